@@ -1,0 +1,186 @@
+//! `zcrm`: serve Zoho CRM API v8, and administer a data dir.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use zcrm_core::clock::Clock;
+use zcrm_core::scope::Scopes;
+use zcrm_server::{Config, Server};
+use zcrm_store::control::Control;
+
+#[derive(Parser)]
+#[command(
+    name = "zcrm",
+    version,
+    about = "A Zoho CRM API v8 server, and tools for it"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the OAuth accounts server and the CRM API on one listener.
+    Serve(ServeArgs),
+    /// Administer a data dir (works while the server runs).
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, env = "ZCRM_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Where the databases live; created if missing.
+    #[arg(long, env = "ZCRM_DATA_DIR", default_value = "./zcrm-data")]
+    data_dir: PathBuf,
+    /// Base URL clients reach this server at; reported as `api_domain` in token
+    /// responses. Default: http://<listen address>.
+    #[arg(long, env = "ZCRM_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Time zone of the org created on first start (IANA name).
+    #[arg(long, env = "ZCRM_TIME_ZONE", default_value = "America/Los_Angeles")]
+    time_zone: String,
+    /// Company name of the org created on first start.
+    #[arg(long, env = "ZCRM_COMPANY", default_value = "Zylker")]
+    company_name: String,
+    /// Edition of the org created on first start (Free, Standard, Professional, Enterprise, Ultimate).
+    #[arg(long, env = "ZCRM_EDITION", default_value = "Enterprise")]
+    edition: String,
+    /// Email of the admin user created on first start.
+    #[arg(long, env = "ZCRM_ADMIN_EMAIL", default_value = "admin@zylker.example")]
+    admin_email: String,
+    /// Allow `POST /__zcrm/clock/advance?seconds=N` (tests and sandboxes only).
+    #[arg(long, env = "ZCRM_TEST_CLOCK", hide = true)]
+    test_clock: bool,
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Create a Self Client and a grant code for the given scopes.
+    SelfClient {
+        #[arg(long, env = "ZCRM_DATA_DIR", default_value = "./zcrm-data")]
+        data_dir: PathBuf,
+        /// Comma-separated scopes, e.g. ZohoCRM.modules.ALL,ZohoCRM.settings.ALL
+        #[arg(long)]
+        scope: String,
+        /// Lifetime of the grant code in seconds.
+        #[arg(long, default_value_t = 600)]
+        expiry: u64,
+        /// Print `{"client_id","client_secret","code"}`.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let config = Config {
+        listen: a.listen,
+        data_dir: a.data_dir,
+        public_url: a.public_url,
+        time_zone: a.time_zone,
+        company_name: a.company_name,
+        edition: a.edition,
+        admin_email: a.admin_email,
+        test_clock: a.test_clock,
+    };
+    let (server, first) = Server::bind(config).await?;
+    let url = server.app.public_url.clone();
+    if let Some(f) = first {
+        println!(
+            "First start: created org {} with an admin user and a Self Client.",
+            f.org_id
+        );
+        println!("  client_id:     {}", f.client_id);
+        println!("  client_secret: {}", f.client_secret);
+        println!("  grant code:    {} (valid 10 minutes, single use)", f.code);
+        println!("Exchange it for tokens:");
+        println!(
+            "  curl -X POST '{url}/oauth/v2/token' -d grant_type=authorization_code -d client_id={} -d client_secret={} -d code={}",
+            f.client_id, f.client_secret, f.code
+        );
+        println!("New codes later: zcrm admin self-client --data-dir DIR --scope ZohoCRM.modules.ALL --json");
+    }
+    println!(
+        "zcrm listening on http://{} (api_domain {url})",
+        server.addr
+    );
+    server.run(shutdown_signal()).await
+}
+
+async fn admin(cmd: Admin) -> anyhow::Result<()> {
+    match cmd {
+        Admin::SelfClient {
+            data_dir,
+            scope,
+            expiry,
+            json,
+        } => {
+            let scopes = Scopes::parse_list(&scope)
+                .map_err(|bad| anyhow::anyhow!("invalid scope: {bad}"))?;
+            if scopes.0.is_empty() {
+                anyhow::bail!("--scope needs at least one scope");
+            }
+            let control = Control::open(&data_dir.join("control.db"))
+                .with_context(|| format!("opening {}", data_dir.display()))?;
+            let now = Clock::new().now_ms();
+            let (client, code) = control
+                .self_client(scope.replace(' ', ""), expiry as i64 * 1000, now)
+                .await?;
+            control.close();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"client_id": client.client_id, "client_secret": client.client_secret, "code": code})
+                );
+            } else {
+                println!(
+                    "client_id:     {}\nclient_secret: {}\ngrant code:    {code}",
+                    client.client_id, client.client_secret
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ZCRM_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        match cli.command {
+            Command::Serve(a) => serve(a).await,
+            Command::Admin(a) => admin(a).await,
+        }
+    })
+}

@@ -1,0 +1,126 @@
+//! The catalogue of Zoho error codes. Every failure anywhere in zcrm ends as an
+//! [`ApiError`] carrying one of these codes; the HTTP layer renders it once.
+
+use serde_json::{Map, Value};
+
+macro_rules! codes {
+    ($($variant:ident => ($code:literal, $status:literal, $message:literal),)*) => {
+        /// A Zoho error code with its HTTP status and default message.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+            pub fn http_status(self) -> u16 {
+                match self { $(Code::$variant => $status,)* }
+            }
+            pub fn default_message(self) -> &'static str {
+                match self { $(Code::$variant => $message,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    AuthenticationFailure => ("AUTHENTICATION_FAILURE", 401, "Authentication failed"),
+    InvalidToken => ("INVALID_TOKEN", 401, "invalid oauth token"),
+    OauthScopeMismatch => ("OAUTH_SCOPE_MISMATCH", 401, "Unauthorized"),
+    NoPermission => ("NO_PERMISSION", 403, "permission denied"),
+    InvalidUrlPattern => ("INVALID_URL_PATTERN", 404, "Please check if the URL trying to access is a correct one"),
+    InvalidModule => ("INVALID_MODULE", 400, "the module name given seems to be invalid"),
+    InvalidRequestMethod => ("INVALID_REQUEST_METHOD", 400, "The http request method type is not a valid one"),
+    RequiredParamMissing => ("REQUIRED_PARAM_MISSING", 400, "required param is missing"),
+    ExpectedParamMissing => ("EXPECTED_PARAM_MISSING", 400, "One of the expected parameter is missing"),
+    InvalidData => ("INVALID_DATA", 400, "invalid data"),
+    MandatoryNotFound => ("MANDATORY_NOT_FOUND", 400, "required field not found"),
+    RequiredDataNotFound => ("REQUIRED_DATA_NOT_FOUND", 400, "required data not found"),
+    DuplicateData => ("DUPLICATE_DATA", 400, "duplicate data"),
+    AmbiguityDuringProcessing => ("AMBIGUITY_DURING_PROCESSING", 400, "ambiguity while processing the request"),
+    LimitExceeded => ("LIMIT_EXCEEDED", 400, "limit exceeded"),
+    DiscretePaginationLimitExceeded => ("DISCRETE_PAGINATION_LIMIT_EXCEEDED", 400, "The limit of discrete pagination has been exceeded"),
+    PaginationLimitExceeded => ("PAGINATION_LIMIT_EXCEEDED", 400, "pagination limit exceeded"),
+    TokenBoundDataMismatch => ("TOKEN_BOUND_DATA_MISMATCH", 400, "the page token does not belong to this request"),
+    ExpiredValue => ("EXPIRED_VALUE", 400, "Page token expired"),
+    PatternNotMatched => ("PATTERN_NOT_MATCHED", 400, "Please check whether the input values are correct"),
+    NotSupported => ("NOT_SUPPORTED", 400, "not supported"),
+    NotAllowed => ("NOT_ALLOWED", 400, "not allowed"),
+    AuthorizationFailed => ("AUTHORIZATION_FAILED", 400, "User does not have sufficient privilege to perform this action"),
+    ResourceNotFound => ("RESOURCE_NOT_FOUND", 404, "the requested resource was not found"),
+    MediaTypeNotSupported => ("MEDIA_TYPE_NOT_SUPPORTED", 415, "The media type is not supported"),
+    TooManyRequests => ("TOO_MANY_REQUESTS", 429, "too many requests"),
+    InternalError => ("INTERNAL_ERROR", 500, "Internal Server Error"),
+}
+
+/// A Zoho error: `{"code","details","message","status":"error"}`. Used both as a
+/// whole response and as a per-record item inside `data[]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: Code,
+    pub details: Map<String, Value>,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: Code) -> Self {
+        ApiError {
+            code,
+            details: Map::new(),
+            message: code.default_message().to_string(),
+        }
+    }
+
+    pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    pub fn http_status(&self) -> u16 {
+        self.code.http_status()
+    }
+
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        // The cause goes to the log, never to the client.
+        eprintln!("internal error: {what}");
+        ApiError::new(Code::InternalError)
+    }
+
+    // Common shapes, named after what the client did wrong.
+
+    pub fn param_missing(param: &str) -> Self {
+        ApiError::new(Code::RequiredParamMissing).detail("param_name", param)
+    }
+
+    pub fn invalid_param(param: &str) -> Self {
+        ApiError::new(Code::InvalidData).detail("param_name", param)
+    }
+
+    pub fn invalid_module(index: u32) -> Self {
+        ApiError::new(Code::InvalidModule).detail("resource_path_index", index)
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("code".into(), self.code.as_str().into());
+        m.insert("details".into(), Value::Object(self.details.clone()));
+        m.insert("message".into(), self.message.clone().into());
+        m.insert("status".into(), "error".into());
+        Value::Object(m)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,314 @@
+//! Field values: checking what a client sends against the field's type (Zoho's
+//! per-record `INVALID_DATA` rules) and rendering stored values back to Zoho's JSON.
+
+use crate::error::{ApiError, Code};
+use crate::ids::parse_id;
+use crate::meta::{DataType, Field, Storage};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use serde_json::{json, Value};
+
+/// A value as kept in a typed column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl SqlValue {
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            SqlValue::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            SqlValue::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self, SqlValue::Null)
+    }
+}
+
+/// A checked field value ready to store. Lookups still need an existence check
+/// against the database, which the store does in the same transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    pub value: SqlValue,
+    /// For multi-module lookups: the module named by the client, if any.
+    pub lookup_module: Option<String>,
+}
+
+fn invalid(field: &Field, path: &str) -> ApiError {
+    ApiError::new(Code::InvalidData)
+        .detail("api_name", field.api_name.as_str())
+        .detail("json_path", path)
+}
+
+fn wrong_type(field: &Field, path: &str) -> ApiError {
+    invalid(field, path).detail("expected_data_type", field.data_type.as_str())
+}
+
+fn too_long(field: &Field, path: &str) -> ApiError {
+    invalid(field, path).detail("maximum_length", field.length)
+}
+
+fn check_len(field: &Field, path: &str, s: &str) -> Result<(), ApiError> {
+    if s.chars().count() > field.length as usize {
+        Err(too_long(field, path))
+    } else {
+        Ok(())
+    }
+}
+
+fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == ';')
+}
+
+fn valid_phone(s: &str) -> bool {
+    s.chars().any(|c| c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || " +-().x/#*".contains(c) || c == 'X')
+}
+
+fn valid_website(s: &str) -> bool {
+    !s.is_empty()
+        && s.contains('.')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    }
+}
+
+fn integer(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }
+}
+
+fn digits(n: i64) -> u32 {
+    n.unsigned_abs().checked_ilog10().map_or(1, |d| d + 1)
+}
+
+/// Parses a Zoho date-time (ISO 8601 with an offset) to epoch milliseconds.
+pub fn parse_datetime(s: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|d| d.timestamp_millis())
+}
+
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    if s.len() != 10 {
+        return None;
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// Checks one client value for `field`; `path` is its JSON path for error details.
+pub fn check(field: &Field, v: &Value, path: &str) -> Result<Checked, ApiError> {
+    let plain = |value| {
+        Ok(Checked {
+            value,
+            lookup_module: None,
+        })
+    };
+    if v.is_null() {
+        return plain(SqlValue::Null);
+    }
+    use DataType::*;
+    match field.data_type {
+        Text | Textarea | Autonumber | Other | Formula => {
+            let s = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return Err(wrong_type(field, path)),
+            };
+            check_len(field, path, &s)?;
+            plain(SqlValue::Text(s))
+        }
+        Email => {
+            let s = v.as_str().ok_or_else(|| wrong_type(field, path))?;
+            check_len(field, path, s)?;
+            if !s.is_empty() && !valid_email(s) {
+                return Err(wrong_type(field, path));
+            }
+            plain(SqlValue::Text(s.to_string()))
+        }
+        Phone => {
+            let s = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return Err(wrong_type(field, path)),
+            };
+            check_len(field, path, &s)?;
+            if !s.is_empty() && !valid_phone(&s) {
+                return Err(wrong_type(field, path));
+            }
+            plain(SqlValue::Text(s))
+        }
+        Website => {
+            let s = v.as_str().ok_or_else(|| wrong_type(field, path))?;
+            check_len(field, path, s)?;
+            if !s.is_empty() && !valid_website(s) {
+                return Err(wrong_type(field, path));
+            }
+            plain(SqlValue::Text(s.to_string()))
+        }
+        Integer => {
+            let n = integer(v).ok_or_else(|| wrong_type(field, path))?;
+            if digits(n) > field.length.max(1) || n.abs() > i32::MAX as i64 {
+                return Err(too_long(field, path));
+            }
+            plain(SqlValue::Int(n))
+        }
+        Bigint => {
+            let n = integer(v).ok_or_else(|| wrong_type(field, path))?;
+            if digits(n) > field.length.max(1) {
+                return Err(too_long(field, path));
+            }
+            plain(SqlValue::Int(n))
+        }
+        Double | Percent | Currency | Decimal => {
+            let f = number(v).ok_or_else(|| wrong_type(field, path))?;
+            if f.abs() >= 10f64.powi(field.length.clamp(1, 18) as i32) {
+                return Err(too_long(field, path));
+            }
+            let f = match field.decimal_place {
+                Some(p) if p <= 9 => {
+                    let m = 10f64.powi(p as i32);
+                    (f * m).round() / m
+                }
+                _ => f,
+            };
+            plain(SqlValue::Real(f))
+        }
+        Boolean => match v {
+            Value::Bool(b) => plain(SqlValue::Int(*b as i64)),
+            _ => Err(wrong_type(field, path)),
+        },
+        Date => {
+            let s = v.as_str().ok_or_else(|| wrong_type(field, path))?;
+            let d = parse_date(s).ok_or_else(|| wrong_type(field, path))?;
+            plain(SqlValue::Text(d.format("%Y-%m-%d").to_string()))
+        }
+        Datetime => {
+            let s = v.as_str().ok_or_else(|| wrong_type(field, path))?;
+            let ms = parse_datetime(s).ok_or_else(|| wrong_type(field, path))?;
+            plain(SqlValue::Int(ms))
+        }
+        Picklist => {
+            let s = v.as_str().ok_or_else(|| wrong_type(field, path))?;
+            if !field.pick_list_values.is_empty() && !field.picklist_has(s) {
+                return Err(invalid_pick(field, path));
+            }
+            plain(SqlValue::Text(s.to_string()))
+        }
+        Multiselectpicklist => {
+            let arr = v.as_array().ok_or_else(|| wrong_type(field, path))?;
+            let mut out = Vec::with_capacity(arr.len());
+            for item in arr {
+                let s = item.as_str().ok_or_else(|| wrong_type(field, path))?;
+                if !field.pick_list_values.is_empty() && !field.picklist_has(s) {
+                    return Err(invalid_pick(field, path));
+                }
+                out.push(Value::String(s.to_string()));
+            }
+            plain(SqlValue::Text(Value::Array(out).to_string()))
+        }
+        Lookup | Ownerlookup | Userlookup => {
+            let (id, module) = match v {
+                Value::Object(o) => (
+                    o.get("id").and_then(parse_id),
+                    o.get("module")
+                        .and_then(|m| m.get("api_name"))
+                        .and_then(|n| n.as_str())
+                        .map(str::to_string),
+                ),
+                other => (parse_id(other), None),
+            };
+            let id = id.ok_or_else(|| wrong_type(field, path))?;
+            Ok(Checked {
+                value: SqlValue::Int(id),
+                lookup_module: module,
+            })
+        }
+        Subform | Fileupload | Imageupload | Profileimage => {
+            if !v.is_array() && field.data_type != Profileimage {
+                return Err(wrong_type(field, path));
+            }
+            plain(SqlValue::Text(v.to_string()))
+        }
+    }
+}
+
+fn invalid_pick(field: &Field, path: &str) -> ApiError {
+    let supported: Vec<Value> = field
+        .pick_list_values
+        .iter()
+        .map(|p| Value::String(p.actual_value.clone()))
+        .collect();
+    invalid(field, path)
+        .detail("expected_data_type", field.data_type.as_str())
+        .detail("supported_values", Value::Array(supported))
+}
+
+/// Formats an instant in the org's time zone, as Zoho does: `2026-11-24T10:15:00+05:30`.
+pub fn format_datetime(ms: i64, tz: chrono_tz::Tz) -> String {
+    match Utc.timestamp_millis_opt(ms).single() {
+        Some(t) => t
+            .with_timezone(&tz)
+            .format("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string(),
+        None => String::new(),
+    }
+}
+
+/// A stored value as Zoho's JSON. Lookups arrive here with their display name
+/// already resolved by the store (`name`), and users with their email.
+pub fn render(field: &Field, v: &SqlValue, tz: chrono_tz::Tz) -> Value {
+    if v.is_null() {
+        return match field.data_type {
+            DataType::Multiselectpicklist => json!([]),
+            DataType::Boolean => Value::Bool(false),
+            _ => Value::Null,
+        };
+    }
+    use DataType::*;
+    match (field.data_type, v) {
+        (Datetime, SqlValue::Int(ms)) => Value::String(format_datetime(*ms, tz)),
+        (Boolean, SqlValue::Int(i)) => Value::Bool(*i != 0),
+        (Bigint, SqlValue::Int(i)) => Value::String(i.to_string()),
+        (Integer, SqlValue::Int(i)) => json!(i),
+        (Double | Percent | Currency | Decimal, SqlValue::Real(f)) => json!(f),
+        (Double | Percent | Currency | Decimal, SqlValue::Int(i)) => json!(*i as f64),
+        (_, SqlValue::Text(s)) if field.data_type.storage() == Storage::Json => {
+            serde_json::from_str(s).unwrap_or(Value::Null)
+        }
+        (_, SqlValue::Text(s)) => Value::String(s.clone()),
+        (_, SqlValue::Int(i)) => json!(i),
+        (_, SqlValue::Real(f)) => json!(f),
+        (_, SqlValue::Null) => Value::Null,
+    }
+}

@@ -1,0 +1,103 @@
+//! Routing: one module per API area; find the handler from the URL.
+
+mod apis;
+mod metadata;
+mod oauth;
+mod params;
+mod records;
+mod users_org;
+
+use crate::auth;
+use crate::error::{json_response, HttpError};
+use crate::state::App;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::collections::HashMap;
+use std::sync::Arc;
+use zcrm_core::{ApiError, Code};
+
+/// Zoho accepts up to 100 records of up to 32,000 characters each in one call.
+const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+pub fn router(app: Arc<App>) -> Router {
+    let crm = Router::new()
+        .route("/crm/v8/org", get(users_org::org))
+        .route("/crm/v8/users", get(users_org::users))
+        .route("/crm/v8/users/:id", get(users_org::user))
+        .route("/crm/v8/__apis", get(apis::list))
+        .route("/crm/v8/settings/modules", get(metadata::modules))
+        .route("/crm/v8/settings/modules/:module", get(metadata::module))
+        .route("/crm/v8/settings/fields", get(metadata::fields))
+        .route("/crm/v8/settings/fields/:id", get(metadata::field))
+        .route("/crm/v8/settings/layouts", get(metadata::layouts))
+        .route("/crm/v8/settings/layouts/:id", get(metadata::layout))
+        .route(
+            "/crm/v8/settings/related_lists",
+            get(metadata::related_lists),
+        )
+        .route("/crm/v8/settings/custom_views", get(metadata::custom_views))
+        .route(
+            "/crm/v8/settings/custom_views/:id",
+            get(metadata::custom_view),
+        )
+        .route(
+            "/crm/v8/:module",
+            get(records::list)
+                .post(records::create)
+                .put(records::update_many)
+                .delete(records::delete_many),
+        )
+        .route("/crm/v8/:module/deleted", get(records::deleted))
+        .route(
+            "/crm/v8/:module/:id",
+            get(records::get_one)
+                .put(records::update_one)
+                .delete(records::delete_one),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            auth::layer,
+        ));
+    Router::new()
+        .route("/__zcrm/health", get(health))
+        .route("/__zcrm/clock/advance", post(advance_clock))
+        .route("/oauth/v2/token", post(oauth::token))
+        .route("/oauth/v2/token/revoke", post(oauth::revoke))
+        .merge(crm)
+        .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(app)
+}
+
+/// Liveness: answers without touching the database.
+async fn health() -> Response {
+    json_response(200, &serde_json::json!({"status": "ok"}))
+}
+
+/// Moves the server's clock forward (only with `--test-clock`), so expiry can be
+/// tested without waiting.
+async fn advance_clock(
+    State(app): State<Arc<App>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, HttpError> {
+    if !app.config.test_clock {
+        return Err(ApiError::new(Code::InvalidUrlPattern).into());
+    }
+    let secs: i64 = q
+        .get("seconds")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ApiError::invalid_param("seconds"))?;
+    app.clock.advance(secs * 1000);
+    Ok(json_response(200, &serde_json::json!({"now": app.now()})))
+}
+
+async fn not_found() -> Response {
+    HttpError(ApiError::new(Code::InvalidUrlPattern)).into_response()
+}
+
+async fn wrong_method() -> Response {
+    HttpError(ApiError::new(Code::InvalidRequestMethod)).into_response()
+}

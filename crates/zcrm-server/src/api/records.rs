@@ -1,0 +1,623 @@
+//! `/crm/v8/{module}`, `/{module}/{id}` and `/{module}/deleted`: the records API.
+
+use super::params::{data_array, id_list, int_param, json_body, Params};
+use super::users_org::no_content;
+use crate::auth::{Caller, PathModule};
+use crate::error::{json_response, HttpResult};
+use crate::service::records::{check_record, Mode};
+use axum::body::Bytes;
+use axum::extract::{Path, Query};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::Extension;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use zcrm_core::meta::{DataType, Module};
+use zcrm_core::value::{format_datetime, render};
+use zcrm_core::{ApiError, Code};
+use zcrm_store::records::{ListQuery, Row, Saved, SortBy, WriteCtx, WriteRow};
+
+const MAX_FIELDS: usize = 50;
+const MAX_RECORDS: usize = 100;
+/// Records reachable with `page`; beyond this a `page_token` is needed.
+const DISCRETE_LIMIT: u64 = 2_000;
+/// Records reachable with `page_token`.
+const TOKEN_LIMIT: u64 = 100_000;
+const PAGE_TOKEN_TTL_MS: i64 = 24 * 3_600_000;
+
+fn user_ref(caller: &Caller, id: i64, with_email: bool) -> Value {
+    match caller.org.user(id) {
+        Some(u) if with_email => {
+            json!({"name": u.full_name(), "id": u.id.to_string(), "email": u.email})
+        }
+        Some(u) => json!({"name": u.full_name(), "id": u.id.to_string()}),
+        None => json!({"name": null, "id": id.to_string()}),
+    }
+}
+
+/// A stored row as Zoho's record JSON, with `fields` (indices into the module's fields).
+fn render_row(caller: &Caller, m: &Module, fields: &[usize], row: &Row, full: bool) -> Value {
+    let catalog = caller.org.store.catalog();
+    let mut out = Map::new();
+    for (&i, cell) in fields.iter().zip(&row.cells) {
+        let f = &m.fields[i];
+        let v = if f.is_user() {
+            match cell.value.as_i64() {
+                Some(id) => user_ref(caller, id, f.api_name == "Owner"),
+                None => Value::Null,
+            }
+        } else if f.is_lookup() {
+            match cell.value.as_i64() {
+                Some(id) => {
+                    let mut o = json!({"name": cell.name, "id": id.to_string()});
+                    if let Some(target) = cell.module.as_deref().and_then(|n| catalog.module(n)) {
+                        o["module"] = json!({"api_name": target.api_name, "id": target.id});
+                        out.insert("$se_module".into(), json!(target.api_name));
+                    }
+                    o
+                }
+                None => Value::Null,
+            }
+        } else if f.data_type == DataType::Multiselectpicklist && f.api_name == "Tag" {
+            let names: Vec<Value> = match render(f, &cell.value, caller.org.tz) {
+                Value::Array(a) => a,
+                _ => vec![],
+            };
+            Value::Array(
+                names
+                    .into_iter()
+                    .map(|n| json!({"name": n, "id": null, "color_code": null}))
+                    .collect(),
+            )
+        } else {
+            render(f, &cell.value, caller.org.tz)
+        };
+        out.insert(f.api_name.clone(), v);
+    }
+    out.insert("id".into(), json!(row.id.to_string()));
+    if full {
+        for (k, v) in [
+            ("$approved", json!(true)),
+            ("$approval_state", json!("approved")),
+            ("$editable", json!(true)),
+            ("$state", json!("save")),
+            ("$process_flow", json!(false)),
+            (
+                "$review_process",
+                json!({"approve": false, "reject": false, "resubmit": false}),
+            ),
+            ("$review", json!(null)),
+            ("$in_merge", json!(false)),
+            ("$locked_for_me", json!(false)),
+            ("$is_duplicate", json!(false)),
+            ("$currency_symbol", json!(caller.org.org.currency_symbol)),
+            (
+                "$approval",
+                json!({"delegate": false, "takeover": false, "approve": false, "reject": false, "resubmit": false}),
+            ),
+            ("$followed", json!(false)),
+        ] {
+            out.insert(k.into(), v);
+        }
+        if m.api_name == "Leads" {
+            let converted = m
+                .field("Converted__s")
+                .and_then(|_| out.get("Converted__s"))
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            out.insert("$converted".into(), json!(converted));
+        }
+    }
+    Value::Object(out)
+}
+
+/// Indices of the fields named in `fields=a,b,c`.
+fn field_list(m: &Module, raw: &str) -> Result<Vec<usize>, ApiError> {
+    let names: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Err(ApiError::param_missing("fields"));
+    }
+    if names.len() > MAX_FIELDS {
+        return Err(ApiError::new(Code::LimitExceeded)
+            .detail("limit", MAX_FIELDS)
+            .detail("param_name", "fields"));
+    }
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        if n.eq_ignore_ascii_case("id") {
+            continue;
+        }
+        let f = m.field(n).ok_or_else(|| {
+            ApiError::new(Code::InvalidData)
+                .detail("api_name", n)
+                .detail("param_name", "fields")
+        })?;
+        let i = m
+            .fields
+            .iter()
+            .position(|x| std::ptr::eq(x, f))
+            .unwrap_or(0);
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    Ok(out)
+}
+
+/// A page token: where the next page starts and what it is bound to.
+struct PageToken {
+    offset: u64,
+    user: i64,
+    module: String,
+    sort: String,
+    expires: i64,
+}
+
+impl PageToken {
+    fn encode(&self) -> String {
+        let raw = format!(
+            "{}.{}.{}.{}.{}",
+            self.offset, self.user, self.module, self.sort, self.expires
+        );
+        let sum = zcrm_store::control::hash(&raw);
+        format!("{}{}", hex_encode(&raw), &sum[..8])
+    }
+
+    fn decode(s: &str) -> Option<PageToken> {
+        if s.len() < 9 || s.len() > 400 {
+            return None;
+        }
+        let (body, sum) = s.split_at(s.len() - 8);
+        let raw = String::from_utf8(hex_decode(body)?).ok()?;
+        if zcrm_store::control::hash(&raw)[..8] != *sum {
+            return None;
+        }
+        let p: Vec<&str> = raw.split('.').collect();
+        if p.len() != 5 {
+            return None;
+        }
+        Some(PageToken {
+            offset: p[0].parse().ok()?,
+            user: p[1].parse().ok()?,
+            module: p[2].to_string(),
+            sort: p[3].to_string(),
+            expires: p[4].parse().ok()?,
+        })
+    }
+}
+
+fn hex_encode(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+pub async fn list(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Query(q): Query<Params>,
+    headers: HeaderMap,
+) -> HttpResult<Response> {
+    let fields = field_list(&m, q.get("fields").map(String::as_str).unwrap_or(""))?;
+    let per_page = int_param(&q, "per_page", 200, 200)?;
+    if q.contains_key("cvid") && q.contains_key("sort_by") {
+        return Err(ambiguity(&["cvid", "sort_by"]).into());
+    }
+    if q.contains_key("page") && q.contains_key("page_token") {
+        return Err(ambiguity(&["page", "page_token"]).into());
+    }
+    if let Some(cvid) = q.get("cvid") {
+        let known = m.custom_views.iter().any(|cv| {
+            zcrm_core::meta::stable_id("custom_view", &format!("{}.{}", m.api_name, cv.name))
+                == *cvid
+        });
+        if !known {
+            return Err(ApiError::invalid_param("cvid").into());
+        }
+    }
+    let sort_by = match q.get("sort_by").map(String::as_str) {
+        None | Some("id") => SortBy::Id,
+        Some("Created_Time") => SortBy::CreatedTime,
+        Some("Modified_Time") => SortBy::ModifiedTime,
+        Some(_) => return Err(ApiError::invalid_param("sort_by").into()),
+    };
+    let desc = match q.get("sort_order").map(String::as_str) {
+        None | Some("desc") => true,
+        Some("asc") => false,
+        Some(_) => return Err(ApiError::invalid_param("sort_order").into()),
+    };
+    let sort_key = format!(
+        "{}{}",
+        q.get("sort_by").map(String::as_str).unwrap_or("id"),
+        if desc { "-" } else { "+" }
+    );
+    let now = caller_now(&caller);
+    let (offset, page) = match q.get("page_token") {
+        Some(t) => {
+            let tok = PageToken::decode(t).ok_or_else(|| ApiError::invalid_param("page_token"))?;
+            if tok.user != caller.user_id || tok.module != m.api_name || tok.sort != sort_key {
+                return Err(ApiError::new(Code::TokenBoundDataMismatch)
+                    .detail("param_name", "page_token")
+                    .into());
+            }
+            if tok.expires <= now {
+                return Err(ApiError::new(Code::ExpiredValue)
+                    .detail("api_name", "page_token")
+                    .detail("json_path", "$.query.page_token")
+                    .into());
+            }
+            if tok.offset >= TOKEN_LIMIT {
+                return Err(ApiError::new(Code::PaginationLimitExceeded)
+                    .detail("param_name", "page_token")
+                    .into());
+            }
+            (tok.offset, tok.offset / per_page + 1)
+        }
+        None => {
+            let page = int_param(&q, "page", 1, u32::MAX as u64)?;
+            if page * per_page > DISCRETE_LIMIT {
+                return Err(ApiError::new(Code::DiscretePaginationLimitExceeded)
+                    .detail("limit", DISCRETE_LIMIT)
+                    .into());
+            }
+            ((page - 1) * per_page, page)
+        }
+    };
+    let ids = q
+        .get("ids")
+        .map(|raw| id_list(raw, "ids", MAX_RECORDS))
+        .transpose()?;
+    let converted = if m.api_name == "Leads" {
+        match q.get("converted").map(String::as_str) {
+            None | Some("false") => Some(false),
+            Some("true") => Some(true),
+            Some("both") => None,
+            Some(_) => return Err(ApiError::invalid_param("converted").into()),
+        }
+    } else {
+        None
+    };
+    let modified_since = match headers
+        .get("if-modified-since")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(s) => Some(
+            zcrm_core::value::parse_datetime(s)
+                .ok_or_else(|| ApiError::invalid_param("If-Modified-Since"))?,
+        ),
+        None => None,
+    };
+    let limit = per_page.min(TOKEN_LIMIT - offset);
+    let query = ListQuery {
+        fields: fields.clone(),
+        sort_by,
+        desc,
+        offset,
+        limit,
+        ids,
+        converted,
+        modified_since,
+    };
+    let (rows, more) = caller.org.store.list(&m, &query)?;
+    if rows.is_empty() {
+        return Ok(if modified_since.is_some() {
+            not_modified()
+        } else {
+            no_content()
+        });
+    }
+    let more = more && offset + limit < TOKEN_LIMIT;
+    let next_token = more.then(|| {
+        PageToken {
+            offset: offset + rows.len() as u64,
+            user: caller.user_id,
+            module: m.api_name.clone(),
+            sort: sort_key.clone(),
+            expires: now + PAGE_TOKEN_TTL_MS,
+        }
+        .encode()
+    });
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|r| render_row(&caller, &m, &fields, r, false))
+        .collect();
+    Ok(json_response(
+        200,
+        &json!({
+            "data": data,
+            "info": {
+                "per_page": per_page,
+                "next_page_token": next_token,
+                "count": rows.len(),
+                "sort_by": q.get("sort_by").map(String::as_str).unwrap_or("id"),
+                "page": page,
+                "previous_page_token": null,
+                "page_token_expiry": next_token.as_ref().map(|_| format_datetime(now + PAGE_TOKEN_TTL_MS, caller.org.tz)),
+                "sort_order": if desc { "desc" } else { "asc" },
+                "email": false,
+                "call": false,
+                "more_records": more,
+            }
+        }),
+    ))
+}
+
+fn caller_now(caller: &Caller) -> i64 {
+    caller.app.now()
+}
+
+fn ambiguity(params: &[&str]) -> ApiError {
+    let due: Vec<Value> = params.iter().map(|p| json!({"param_name": p})).collect();
+    ApiError::new(Code::AmbiguityDuringProcessing).detail("ambiguity_due_to", Value::Array(due))
+}
+
+fn not_modified() -> Response {
+    let mut r = Response::new(axum::body::Body::empty());
+    *r.status_mut() = axum::http::StatusCode::NOT_MODIFIED;
+    r
+}
+
+fn parse_path_id(raw: &str) -> Result<i64, ApiError> {
+    zcrm_core::ids::parse_id_str(raw).ok_or_else(|| {
+        ApiError::new(Code::InvalidData)
+            .detail("resource_path_index", 2)
+            .message("the id given seems to be invalid")
+    })
+}
+
+pub async fn get_one(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id)): Path<(String, String)>,
+    Query(q): Query<Params>,
+) -> HttpResult<Response> {
+    let id = parse_path_id(&id)?;
+    let (fields, full) = match q.get("fields") {
+        Some(raw) => (field_list(&m, raw)?, false),
+        None => ((0..m.fields.len()).collect(), true),
+    };
+    match caller.org.store.get(&m, id, &fields)? {
+        Some(row) => Ok(json_response(
+            200,
+            &json!({"data": [render_row(&caller, &m, &fields, &row, full)]}),
+        )),
+        None => Ok(no_content()),
+    }
+}
+
+fn success_item(caller: &Caller, s: &Saved, message: &str) -> Value {
+    let tz = caller.org.tz;
+    json!({
+        "code": "SUCCESS",
+        "details": {
+            "Modified_Time": format_datetime(s.modified_time, tz),
+            "Modified_By": user_ref(caller, s.modified_by, false),
+            "Created_Time": format_datetime(s.created_time, tz),
+            "id": s.id.to_string(),
+            "Created_By": user_ref(caller, s.created_by, false),
+            "$approval_state": "approved",
+        },
+        "message": message,
+        "status": "success",
+    })
+}
+
+/// Zoho's status for a multi-record answer: all good, mixed, or all failed.
+fn batch_status(ok: usize, total: usize, all_ok: u16) -> u16 {
+    if ok == total {
+        all_ok
+    } else if ok == 0 {
+        400
+    } else {
+        207
+    }
+}
+
+async fn write(
+    caller: &Caller,
+    m: &Arc<Module>,
+    rows: Vec<Result<WriteRow, ApiError>>,
+    message: &str,
+    all_ok: u16,
+) -> HttpResult<Response> {
+    let app_now = caller.app.now();
+    let new_ids: Vec<i64> = rows.iter().map(|_| caller.app.ids.next(app_now)).collect();
+    let ctx = WriteCtx {
+        now: app_now,
+        user: caller.user_id,
+        users: caller.org.user_ids(),
+    };
+    let results = caller
+        .org
+        .store
+        .write(m.clone(), rows, ctx, new_ids)
+        .await?;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let data: Vec<Value> = results
+        .iter()
+        .map(|r| match r {
+            Ok(s) => success_item(caller, s, message),
+            Err(e) => e.to_json(),
+        })
+        .collect();
+    Ok(json_response(
+        batch_status(ok, results.len(), all_ok),
+        &json!({"data": data}),
+    ))
+}
+
+pub async fn create(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    body: Bytes,
+) -> HttpResult<Response> {
+    if !m.creatable {
+        return Err(ApiError::new(Code::NotSupported)
+            .detail("resource_path_index", 0)
+            .into());
+    }
+    let body = json_body(&body)?;
+    let data = data_array(&body, MAX_RECORDS)?;
+    let now = caller.app.now();
+    let rows = data
+        .iter()
+        .enumerate()
+        .map(|(i, r)| check_record(&m, r, i, Mode::Create, None, &caller.app.ids, now))
+        .collect();
+    write(&caller, &m, rows, "record added", 201).await
+}
+
+pub async fn update_many(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    body: Bytes,
+) -> HttpResult<Response> {
+    let body = json_body(&body)?;
+    let data = data_array(&body, MAX_RECORDS)?;
+    let now = caller.app.now();
+    let rows = data
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let id = match r.get("id") {
+                None | Some(Value::Null) => {
+                    return Err(ApiError::new(Code::MandatoryNotFound)
+                        .detail("api_name", "id")
+                        .detail("json_path", format!("$.data[{i}].id")))
+                }
+                Some(v) => zcrm_core::ids::parse_id(v).ok_or_else(|| {
+                    ApiError::new(Code::InvalidData)
+                        .detail("api_name", "id")
+                        .detail("json_path", format!("$.data[{i}].id"))
+                        .message("the id given seems to be invalid")
+                })?,
+            };
+            check_record(&m, r, i, Mode::Update, Some(id), &caller.app.ids, now)
+        })
+        .collect();
+    write(&caller, &m, rows, "record updated", 200).await
+}
+
+pub async fn update_one(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id)): Path<(String, String)>,
+    body: Bytes,
+) -> HttpResult<Response> {
+    let id = parse_path_id(&id)?;
+    let body = json_body(&body)?;
+    let data = data_array(&body, 1)?;
+    let now = caller.app.now();
+    let rows = vec![check_record(
+        &m,
+        &data[0],
+        0,
+        Mode::Update,
+        Some(id),
+        &caller.app.ids,
+        now,
+    )];
+    write(&caller, &m, rows, "record updated", 200).await
+}
+
+async fn delete(caller: &Caller, m: &Arc<Module>, ids: Vec<i64>) -> HttpResult<Response> {
+    let done = caller
+        .org
+        .store
+        .delete(m.clone(), ids.clone(), caller.user_id, caller.app.now())
+        .await?;
+    let ok = done.iter().filter(|d| **d).count();
+    let data: Vec<Value> = ids
+        .iter()
+        .zip(&done)
+        .map(|(id, d)| {
+            if *d {
+                json!({"code": "SUCCESS", "details": {"id": id.to_string()}, "message": "record deleted", "status": "success"})
+            } else {
+                ApiError::new(Code::InvalidData).detail("id", id.to_string()).message("record not deleted").to_json()
+            }
+        })
+        .collect();
+    Ok(json_response(
+        batch_status(ok, ids.len(), 200),
+        &json!({"data": data}),
+    ))
+}
+
+pub async fn delete_many(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Query(q): Query<Params>,
+) -> HttpResult<Response> {
+    let raw = q.get("ids").ok_or_else(|| ApiError::param_missing("ids"))?;
+    let ids = id_list(raw, "ids", MAX_RECORDS)?;
+    delete(&caller, &m, ids).await
+}
+
+pub async fn delete_one(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id)): Path<(String, String)>,
+) -> HttpResult<Response> {
+    let id = parse_path_id(&id)?;
+    delete(&caller, &m, vec![id]).await
+}
+
+pub async fn deleted(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Query(q): Query<Params>,
+) -> HttpResult<Response> {
+    let kind = match q.get("type").map(String::as_str) {
+        None | Some("all") => None,
+        Some("recycle") => Some("recycle"),
+        Some("permanent") => Some("permanent"),
+        Some(_) => {
+            return Err(ApiError::new(Code::PatternNotMatched)
+                .detail("param_name", "type")
+                .into())
+        }
+    };
+    let per_page = int_param(&q, "per_page", 200, 200)?;
+    let page = int_param(&q, "page", 1, 10_000)?;
+    let (rows, more) = caller
+        .org
+        .store
+        .deleted(&m, kind, (page - 1) * per_page, per_page)?;
+    if rows.is_empty() {
+        return Ok(no_content());
+    }
+    let tz = caller.org.tz;
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "deleted_by": user_ref(&caller, r.deleted_by, false),
+                "id": r.id.to_string(),
+                "display_name": r.display_name,
+                "type": r.kind,
+                "created_by": r.created_by.map(|c| user_ref(&caller, c, false)),
+                "deleted_time": format_datetime(r.deleted_time, tz),
+            })
+        })
+        .collect();
+    Ok(json_response(
+        200,
+        &json!({
+            "data": data,
+            "info": {"per_page": per_page, "count": rows.len(), "page": page, "more_records": more},
+        }),
+    ))
+}

@@ -1,0 +1,62 @@
+//! Every operation zcrm serves, once: its route, the OAuth scope it needs and
+//! its credit cost. The auth layer enforces the scopes from here and
+//! `GET /crm/v8/__apis` publishes the same table.
+
+use zcrm_core::scope::Op;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Need {
+    /// `ZohoCRM.modules.<module>.<op>` for the `:module` in the path.
+    Module(Op),
+    /// A fixed scope, e.g. `ZohoCRM.settings.fields.READ`.
+    Scope(&'static str),
+}
+
+#[derive(Debug)]
+pub struct Operation {
+    pub method: &'static str,
+    /// The axum route template.
+    pub route: &'static str,
+    pub need: Need,
+    pub credits: (u32, u32),
+}
+
+macro_rules! ops {
+    ($($method:literal $route:literal => $need:expr, $min:literal..$max:literal;)*) => {
+        pub static OPERATIONS: &[Operation] = &[
+            $(Operation { method: $method, route: $route, need: $need, credits: ($min, $max) },)*
+        ];
+    };
+}
+
+use Need::*;
+
+ops! {
+    "GET" "/crm/v8/org" => Scope("ZohoCRM.org.READ"), 1..1;
+    "GET" "/crm/v8/users" => Scope("ZohoCRM.users.READ"), 1..1;
+    "GET" "/crm/v8/users/:id" => Scope("ZohoCRM.users.READ"), 1..1;
+    "GET" "/crm/v8/__apis" => Scope("ZohoCRM.apis.READ"), 1..1;
+    "GET" "/crm/v8/settings/modules" => Scope("ZohoCRM.settings.modules.READ"), 1..1;
+    "GET" "/crm/v8/settings/modules/:module" => Scope("ZohoCRM.settings.modules.READ"), 1..1;
+    "GET" "/crm/v8/settings/fields" => Scope("ZohoCRM.settings.fields.READ"), 1..1;
+    "GET" "/crm/v8/settings/fields/:id" => Scope("ZohoCRM.settings.fields.READ"), 1..1;
+    "GET" "/crm/v8/settings/layouts" => Scope("ZohoCRM.settings.layouts.READ"), 1..1;
+    "GET" "/crm/v8/settings/layouts/:id" => Scope("ZohoCRM.settings.layouts.READ"), 1..1;
+    "GET" "/crm/v8/settings/related_lists" => Scope("ZohoCRM.settings.related_lists.READ"), 1..1;
+    "GET" "/crm/v8/settings/custom_views" => Scope("ZohoCRM.settings.custom_views.READ"), 1..1;
+    "GET" "/crm/v8/settings/custom_views/:id" => Scope("ZohoCRM.settings.custom_views.READ"), 1..1;
+    "GET" "/crm/v8/:module" => Module(Op::Read), 1..1;
+    "POST" "/crm/v8/:module" => Module(Op::Create), 1..1;
+    "PUT" "/crm/v8/:module" => Module(Op::Update), 1..1;
+    "DELETE" "/crm/v8/:module" => Module(Op::Delete), 1..1;
+    "GET" "/crm/v8/:module/deleted" => Module(Op::Read), 1..1;
+    "GET" "/crm/v8/:module/:id" => Module(Op::Read), 1..1;
+    "PUT" "/crm/v8/:module/:id" => Module(Op::Update), 1..1;
+    "DELETE" "/crm/v8/:module/:id" => Module(Op::Delete), 1..1;
+}
+
+pub fn find(method: &str, route: &str) -> Option<&'static Operation> {
+    OPERATIONS
+        .iter()
+        .find(|o| o.method == method && o.route == route)
+}

@@ -1,0 +1,101 @@
+//! The auth layer of `/crm/v8`: resolves `Authorization: Zoho-oauthtoken …` to
+//! a caller and checks the route's scope (from `api_table`) before any handler
+//! runs.
+
+use crate::api_table::{self, Need};
+use crate::error::HttpError;
+use crate::state::{App, OrgCtx};
+use axum::extract::{MatchedPath, RawPathParams, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use zcrm_core::meta::Module;
+use zcrm_core::scope::{Scope, Scopes};
+use zcrm_core::{ApiError, Code};
+
+/// Who is calling: the token's org, user and scopes.
+#[derive(Clone)]
+pub struct Caller {
+    pub app: Arc<App>,
+    pub org: Arc<OrgCtx>,
+    pub user_id: i64,
+    pub client_id: String,
+    pub scopes: Arc<Scopes>,
+}
+
+/// The module named in the path, resolved by the auth layer.
+#[derive(Clone)]
+pub struct PathModule(pub Arc<Module>);
+
+fn bearer(req: &Request) -> Option<&str> {
+    let v = req.headers().get("authorization")?.to_str().ok()?.trim();
+    let (scheme, token) = v.split_once(' ')?;
+    let ok =
+        scheme.eq_ignore_ascii_case("Zoho-oauthtoken") || scheme.eq_ignore_ascii_case("Bearer");
+    ok.then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+pub async fn layer(
+    State(app): State<Arc<App>>,
+    matched: Option<MatchedPath>,
+    params: RawPathParams,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    match authorize(&app, matched, &params, &mut req) {
+        Ok(()) => next.run(req).await,
+        Err(e) => HttpError(e).into_response(),
+    }
+}
+
+fn authorize(
+    app: &Arc<App>,
+    matched: Option<MatchedPath>,
+    params: &RawPathParams,
+    req: &mut Request,
+) -> Result<(), ApiError> {
+    let token = bearer(req).ok_or_else(|| ApiError::new(Code::AuthenticationFailure))?;
+    let info = app
+        .control
+        .authenticate(token, app.now())?
+        .ok_or_else(|| ApiError::new(Code::InvalidToken))?;
+    let scopes = Scopes::parse_list(&info.scopes).unwrap_or_default();
+    let route = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
+    let op = api_table::find(req.method().as_str(), route);
+    let module_param = params
+        .iter()
+        .find(|(k, _)| *k == "module")
+        .map(|(_, v)| v.to_string());
+    let module = match &module_param {
+        Some(name) => Some(
+            app.catalog
+                .module(name)
+                .cloned()
+                .ok_or_else(|| ApiError::invalid_module(0))?,
+        ),
+        None => None,
+    };
+    let wanted = match op.map(|o| o.need) {
+        Some(Need::Module(o)) => module
+            .as_ref()
+            .map(|m| Scope::crm(&["modules", &m.scope_name()], o)),
+        Some(Need::Scope(s)) => Scope::parse(s),
+        None => None,
+    };
+    let wanted = wanted.ok_or_else(|| ApiError::internal(format!("no scope rule for {route}")))?;
+    if !scopes.allows(&wanted) {
+        return Err(ApiError::new(Code::OauthScopeMismatch));
+    }
+    let org = app.org(info.org_id)?;
+    if let Some(m) = module {
+        req.extensions_mut().insert(PathModule(m));
+    }
+    req.extensions_mut().insert(Caller {
+        app: app.clone(),
+        org,
+        user_id: info.user_id,
+        client_id: info.client_id,
+        scopes: Arc::new(scopes),
+    });
+    Ok(())
+}

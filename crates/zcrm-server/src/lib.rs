@@ -1,0 +1,56 @@
+#![recursion_limit = "256"]
+//! The zcrm HTTP server: Zoho's OAuth accounts server and the CRM v8 API on one
+//! listener. Handlers (`api/`) parse and render; services (`service/`) do the
+//! work; the store persists.
+
+mod api;
+mod api_table;
+mod auth;
+mod error;
+mod service;
+mod state;
+
+pub use state::{App, Config};
+
+use axum::Router;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// A bound server, ready to run.
+pub struct Server {
+    pub app: Arc<App>,
+    pub addr: SocketAddr,
+    listener: TcpListener,
+}
+
+impl Server {
+    /// Binds the listener and opens (bootstrapping if empty) the data dir.
+    pub async fn bind(config: Config) -> anyhow::Result<(Server, Option<state::FirstStart>)> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let (app, first) = App::open(config, addr).await?;
+        Ok((
+            Server {
+                app: Arc::new(app),
+                addr,
+                listener,
+            },
+            first,
+        ))
+    }
+
+    /// Serves until `shutdown` resolves, then drains connections and closes the stores.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router: Router = api::router(self.app.clone());
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.app.close();
+        Ok(())
+    }
+}

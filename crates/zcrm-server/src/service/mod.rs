@@ -1,0 +1,3 @@
+//! Work behind the handlers, free of HTTP.
+
+pub mod records;

@@ -1,0 +1,179 @@
+//! Shared server state: configuration, the control store, and one open store
+//! per org with that org's users cached (they render every Owner field).
+
+use anyhow::Context;
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use zcrm_core::clock::Clock;
+use zcrm_core::ids::IdGen;
+use zcrm_core::meta::Catalog;
+use zcrm_core::ApiError;
+use zcrm_store::control::{Control, NewOrg, Org, User};
+use zcrm_store::records::OrgStore;
+
+/// Scopes of the Self Client created on first start: everything zcrm serves.
+pub const BOOTSTRAP_SCOPES: &str = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.ALL,ZohoCRM.org.ALL,ZohoCRM.coql.READ,ZohoCRM.bulk.ALL,ZohoCRM.notifications.ALL,ZohoCRM.mass_update.ALL,ZohoCRM.composite_requests.CUSTOM,ZohoCRM.apis.READ,ZohoFiles.files.ALL,ZohoSearch.securesearch.READ";
+/// Grant codes live 10 minutes.
+pub const CODE_TTL_MS: i64 = 600_000;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// What token responses report as `api_domain`; derived from the bound address if absent.
+    pub public_url: Option<String>,
+    pub time_zone: String,
+    pub company_name: String,
+    pub edition: String,
+    pub admin_email: String,
+    /// Lets `POST /__zcrm/clock/advance` move time (tests and sandboxes only).
+    pub test_clock: bool,
+}
+
+/// Printed once, when the data dir was empty.
+pub struct FirstStart {
+    pub client_id: String,
+    pub client_secret: String,
+    pub code: String,
+    pub org_id: i64,
+}
+
+pub struct OrgCtx {
+    pub org: Org,
+    pub tz: chrono_tz::Tz,
+    pub store: OrgStore,
+    pub users: RwLock<Arc<Vec<User>>>,
+    pub user_ids: RwLock<Arc<HashSet<i64>>>,
+}
+
+impl OrgCtx {
+    pub fn users(&self) -> Arc<Vec<User>> {
+        self.users.read().map(|u| u.clone()).unwrap_or_default()
+    }
+    pub fn user_ids(&self) -> Arc<HashSet<i64>> {
+        self.user_ids.read().map(|u| u.clone()).unwrap_or_default()
+    }
+    pub fn user(&self, id: i64) -> Option<User> {
+        self.users().iter().find(|u| u.id == id).cloned()
+    }
+}
+
+pub struct App {
+    pub config: Config,
+    pub public_url: String,
+    pub control: Control,
+    pub catalog: Arc<Catalog>,
+    pub clock: Arc<Clock>,
+    pub ids: IdGen,
+    orgs: Mutex<HashMap<i64, Arc<OrgCtx>>>,
+}
+
+impl App {
+    pub async fn open(
+        config: Config,
+        addr: SocketAddr,
+    ) -> anyhow::Result<(App, Option<FirstStart>)> {
+        std::fs::create_dir_all(config.data_dir.join("orgs"))
+            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        let catalog = Arc::new(Catalog::standard().map_err(anyhow::Error::msg)?);
+        let control = Control::open(&config.data_dir.join("control.db"))?;
+        let clock = Arc::new(Clock::new());
+        let ids = IdGen::new(rand::random());
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_string();
+        config
+            .time_zone
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| anyhow::anyhow!("unknown time zone {}", config.time_zone))?;
+        let now = clock.now_ms();
+        let boot = control
+            .bootstrap(
+                NewOrg {
+                    company_name: &config.company_name,
+                    edition: &config.edition,
+                    time_zone: &config.time_zone,
+                    admin_email: &config.admin_email,
+                    scopes: BOOTSTRAP_SCOPES,
+                    code_ttl_ms: CODE_TTL_MS,
+                },
+                now,
+                [ids.next(now), ids.next(now)],
+            )
+            .await?;
+        let first = boot.map(|b| FirstStart {
+            client_id: b.client.client_id,
+            client_secret: b.client.client_secret,
+            code: b.code,
+            org_id: b.org.id,
+        });
+        let app = App {
+            config,
+            public_url,
+            control,
+            catalog,
+            clock,
+            ids,
+            orgs: Mutex::new(HashMap::new()),
+        };
+        // Open every org now so a broken data dir fails at start, not on first call.
+        for org in app.control.orgs()? {
+            app.org(org.id)?;
+        }
+        Ok((app, first))
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub fn org(&self, org_id: i64) -> Result<Arc<OrgCtx>, ApiError> {
+        let mut orgs = self
+            .orgs
+            .lock()
+            .map_err(|_| ApiError::internal("org map poisoned"))?;
+        if let Some(o) = orgs.get(&org_id) {
+            return Ok(o.clone());
+        }
+        let org = self
+            .control
+            .orgs()?
+            .into_iter()
+            .find(|o| o.id == org_id)
+            .ok_or_else(|| ApiError::internal(format!("org {org_id} missing")))?;
+        let tz = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let store = OrgStore::open(
+            &self
+                .config
+                .data_dir
+                .join("orgs")
+                .join(format!("{org_id}.db")),
+            self.catalog.clone(),
+        )?;
+        let users = self.control.users(org_id)?;
+        let ids: HashSet<i64> = users.iter().map(|u| u.id).collect();
+        let ctx = Arc::new(OrgCtx {
+            org,
+            tz,
+            store,
+            users: RwLock::new(Arc::new(users)),
+            user_ids: RwLock::new(Arc::new(ids)),
+        });
+        orgs.insert(org_id, ctx.clone());
+        Ok(ctx)
+    }
+
+    pub fn close(&self) {
+        if let Ok(orgs) = self.orgs.lock() {
+            for o in orgs.values() {
+                o.store.close();
+            }
+        }
+        self.control.close();
+    }
+}

@@ -1,0 +1,624 @@
+//! The control database: orgs, users, OAuth clients, grant codes and tokens.
+//! Every secret is stored as a SHA-256 hash; a leaked database yields no
+//! usable credential.
+
+use crate::sqlite::SqliteDb;
+use crate::StoreError;
+use rand::RngCore;
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+pub const ACCESS_TTL_MS: i64 = 3_600_000;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS orgs (
+    id INTEGER PRIMARY KEY, zgid TEXT NOT NULL, company_name TEXT NOT NULL,
+    edition TEXT NOT NULL, time_zone TEXT NOT NULL, currency TEXT NOT NULL,
+    iso_code TEXT NOT NULL, currency_symbol TEXT NOT NULL, country_code TEXT NOT NULL,
+    primary_user INTEGER, created_time INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, email TEXT NOT NULL,
+    first_name TEXT, last_name TEXT NOT NULL, role TEXT NOT NULL, profile TEXT NOT NULL,
+    status TEXT NOT NULL, zuid TEXT NOT NULL, time_zone TEXT NOT NULL,
+    created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS clients (
+    client_id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, org_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+    redirect_uris TEXT NOT NULL DEFAULT '', created_time INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS grants (
+    code_hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, org_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL, scopes TEXT NOT NULL, redirect_uri TEXT,
+    offline INTEGER NOT NULL, expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, org_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL, scopes TEXT NOT NULL, created_time INTEGER NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS access_tokens (
+    hash TEXT PRIMARY KEY, refresh_hash TEXT, client_id TEXT NOT NULL, org_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL, scopes TEXT NOT NULL, expires_at INTEGER NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS access_by_refresh ON access_tokens(refresh_hash);
+"#;
+
+pub fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// Zoho-looking token: `1000.<32 hex>.<32 hex>`.
+fn new_token() -> String {
+    format!("1000.{}.{}", random_hex(16), random_hex(16))
+}
+
+#[derive(Debug, Clone)]
+pub struct Org {
+    pub id: i64,
+    pub zgid: String,
+    pub company_name: String,
+    pub edition: String,
+    pub time_zone: String,
+    pub currency: String,
+    pub iso_code: String,
+    pub currency_symbol: String,
+    pub country_code: String,
+    pub primary_user: Option<i64>,
+    pub created_time: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub org_id: i64,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: String,
+    pub role: String,
+    pub profile: String,
+    pub status: String,
+    pub zuid: String,
+    pub time_zone: String,
+    pub created_time: i64,
+    pub modified_time: i64,
+}
+
+impl User {
+    pub fn full_name(&self) -> String {
+        match &self.first_name {
+            Some(f) if !f.is_empty() => format!("{f} {}", self.last_name),
+            _ => self.last_name.clone(),
+        }
+    }
+}
+
+/// What a valid access token stands for.
+#[derive(Debug, Clone)]
+pub struct TokenInfo {
+    pub org_id: i64,
+    pub user_id: i64,
+    pub client_id: String,
+    pub scopes: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub scopes: String,
+}
+
+/// Failures of the token endpoint, in Zoho Accounts' vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthError {
+    InvalidClient,
+    InvalidClientSecret,
+    InvalidCode,
+    InvalidRedirectUri,
+    InvalidScope,
+}
+
+impl OAuthError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthError::InvalidClient => "invalid_client",
+            OAuthError::InvalidClientSecret => "invalid_client_secret",
+            OAuthError::InvalidCode => "invalid_code",
+            OAuthError::InvalidRedirectUri => "invalid_redirect_uri",
+            OAuthError::InvalidScope => "invalid_scope",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+pub struct Control {
+    db: SqliteDb,
+}
+
+fn org_from_row(r: &rusqlite::Row) -> rusqlite::Result<Org> {
+    Ok(Org {
+        id: r.get(0)?,
+        zgid: r.get(1)?,
+        company_name: r.get(2)?,
+        edition: r.get(3)?,
+        time_zone: r.get(4)?,
+        currency: r.get(5)?,
+        iso_code: r.get(6)?,
+        currency_symbol: r.get(7)?,
+        country_code: r.get(8)?,
+        primary_user: r.get(9)?,
+        created_time: r.get(10)?,
+    })
+}
+
+const ORG_COLS: &str = "id, zgid, company_name, edition, time_zone, currency, iso_code, currency_symbol, country_code, primary_user, created_time";
+const USER_COLS: &str = "id, org_id, email, first_name, last_name, role, profile, status, zuid, time_zone, created_time, modified_time";
+
+fn user_from_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        org_id: r.get(1)?,
+        email: r.get(2)?,
+        first_name: r.get(3)?,
+        last_name: r.get(4)?,
+        role: r.get(5)?,
+        profile: r.get(6)?,
+        status: r.get(7)?,
+        zuid: r.get(8)?,
+        time_zone: r.get(9)?,
+        created_time: r.get(10)?,
+        modified_time: r.get(11)?,
+    })
+}
+
+fn insert_client(
+    c: &Connection,
+    org_id: i64,
+    user_id: i64,
+    kind: &str,
+    redirect_uris: &str,
+    now: i64,
+) -> Result<NewClient, StoreError> {
+    let client_id = format!("1000.{}", random_hex(15).to_uppercase());
+    let client_secret = random_hex(21);
+    c.execute(
+        "INSERT INTO clients (client_id, secret_hash, org_id, user_id, name, kind, redirect_uris, created_time)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![client_id, hash(&client_secret), org_id, user_id,
+                if kind == "self" { "Self Client" } else { "Web Client" }, kind, redirect_uris, now],
+    )?;
+    Ok(NewClient {
+        client_id,
+        client_secret,
+    })
+}
+
+fn insert_grant(
+    c: &Connection,
+    client_id: &str,
+    org_id: i64,
+    user_id: i64,
+    scopes: &str,
+    redirect_uri: Option<&str>,
+    offline: bool,
+    expires_at: i64,
+) -> Result<String, StoreError> {
+    let code = format!("1000.{}.{}", random_hex(16), random_hex(16));
+    c.execute(
+        "INSERT INTO grants (code_hash, client_id, org_id, user_id, scopes, redirect_uri, offline, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![hash(&code), client_id, org_id, user_id, scopes, redirect_uri, offline, expires_at],
+    )?;
+    Ok(code)
+}
+
+/// Checks the client and its secret (constant-time on the hashes).
+fn check_client(c: &Connection, client_id: &str, secret: &str) -> Result<(i64, i64), OAuthErr> {
+    let row: Option<(String, i64, i64)> = c
+        .query_row(
+            "SELECT secret_hash, org_id, user_id FROM clients WHERE client_id = ?1",
+            [client_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let (stored, org, user) = row.ok_or(OAuthErr::OAuth(OAuthError::InvalidClient))?;
+    let given = hash(secret);
+    if subtle_eq(stored.as_bytes(), given.as_bytes()) {
+        Ok((org, user))
+    } else {
+        Err(OAuthErr::OAuth(OAuthError::InvalidClientSecret))
+    }
+}
+
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Either a protocol error for the client or a storage failure.
+#[derive(Debug)]
+pub enum OAuthErr {
+    OAuth(OAuthError),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for OAuthErr {
+    fn from(e: rusqlite::Error) -> Self {
+        OAuthErr::Store(e.into())
+    }
+}
+
+impl From<StoreError> for OAuthErr {
+    fn from(e: StoreError) -> Self {
+        OAuthErr::Store(e)
+    }
+}
+
+fn issue_access(
+    c: &Connection,
+    refresh_hash: Option<&str>,
+    client_id: &str,
+    org: i64,
+    user: i64,
+    scopes: &str,
+    now: i64,
+) -> Result<String, StoreError> {
+    let access = new_token();
+    c.execute(
+        "INSERT INTO access_tokens (hash, refresh_hash, client_id, org_id, user_id, scopes, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![hash(&access), refresh_hash, client_id, org, user, scopes, now + ACCESS_TTL_MS],
+    )?;
+    // Zoho keeps at most 15 live access tokens per refresh token; the oldest goes.
+    if let Some(rh) = refresh_hash {
+        c.execute(
+            "DELETE FROM access_tokens WHERE refresh_hash = ?1 AND hash NOT IN
+               (SELECT hash FROM access_tokens WHERE refresh_hash = ?1 AND expires_at > ?2
+                ORDER BY expires_at DESC LIMIT 15)",
+            params![rh, now],
+        )?;
+    }
+    Ok(access)
+}
+
+pub struct Bootstrap {
+    pub org: Org,
+    pub admin: User,
+    pub client: NewClient,
+    pub code: String,
+}
+
+pub struct NewOrg<'a> {
+    pub company_name: &'a str,
+    pub edition: &'a str,
+    pub time_zone: &'a str,
+    pub admin_email: &'a str,
+    pub scopes: &'a str,
+    pub code_ttl_ms: i64,
+}
+
+impl Control {
+    pub fn open(path: &Path) -> Result<Control, StoreError> {
+        let db = SqliteDb::open(path, |c| c.execute_batch(SCHEMA))?;
+        Ok(Control { db })
+    }
+
+    pub fn close(&self) {
+        self.db.close();
+    }
+
+    /// On an empty database, creates the org, its admin user and a Self Client
+    /// with a grant code; returns them (once). `ids` yields fresh ids.
+    pub async fn bootstrap(
+        &self,
+        spec: NewOrg<'_>,
+        now: i64,
+        ids: [i64; 2],
+    ) -> Result<Option<Bootstrap>, StoreError> {
+        let (company, edition, tz, email, scopes) = (
+            spec.company_name.to_string(),
+            spec.edition.to_string(),
+            spec.time_zone.to_string(),
+            spec.admin_email.to_string(),
+            spec.scopes.to_string(),
+        );
+        let ttl = spec.code_ttl_ms;
+        self.db
+            .write(move |c| {
+                let exists: i64 = c.query_row("SELECT COUNT(*) FROM orgs", [], |r| r.get(0))?;
+                if exists > 0 {
+                    return Ok(None);
+                }
+                let [org_id, user_id] = ids;
+                let zgid = (org_id % 1_000_000_000).to_string();
+                c.execute(
+                    &format!("INSERT INTO orgs ({ORG_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"),
+                    params![org_id, zgid, company, edition, tz, "US Dollar - USD", "USD", "$", "US", user_id, now],
+                )?;
+                c.execute(
+                    &format!("INSERT INTO users ({USER_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
+                    params![user_id, org_id, email, "Admin", "User", "CEO", "Administrator", "active",
+                            (user_id % 1_000_000_000).to_string(), tz, now, now],
+                )?;
+                let client = insert_client(c, org_id, user_id, "self", "", now)?;
+                let code = insert_grant(c, &client.client_id, org_id, user_id, &scopes, None, true, now + ttl)?;
+                let org = c.query_row(&format!("SELECT {ORG_COLS} FROM orgs WHERE id = ?1"), [org_id], org_from_row)?;
+                let admin = c.query_row(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"), [user_id], user_from_row)?;
+                Ok(Some(Bootstrap { org, admin, client, code }))
+            })
+            .await
+    }
+
+    /// A new Self Client of the (first) org, with a grant code for `scopes`.
+    pub async fn self_client(
+        &self,
+        scopes: String,
+        ttl_ms: i64,
+        now: i64,
+    ) -> Result<(NewClient, String), StoreError> {
+        self.db
+            .write(move |c| {
+                let (org_id, user_id): (i64, i64) = c
+                    .query_row(
+                        "SELECT id, primary_user FROM orgs ORDER BY created_time LIMIT 1",
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?
+                    .ok_or_else(|| StoreError::Other("no org yet: start the server once".into()))?;
+                let client = insert_client(c, org_id, user_id, "self", "", now)?;
+                let code = insert_grant(
+                    c,
+                    &client.client_id,
+                    org_id,
+                    user_id,
+                    &scopes,
+                    None,
+                    true,
+                    now + ttl_ms,
+                )?;
+                Ok((client, code))
+            })
+            .await
+    }
+
+    /// A web-app client, for the authorization-code flow through `/oauth/v2/auth`.
+    pub async fn web_client(
+        &self,
+        redirect_uris: String,
+        now: i64,
+    ) -> Result<NewClient, StoreError> {
+        self.db
+            .write(move |c| {
+                let (org_id, user_id): (i64, i64) = c.query_row(
+                    "SELECT id, primary_user FROM orgs ORDER BY created_time LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                insert_client(c, org_id, user_id, "web", &redirect_uris, now)
+            })
+            .await
+    }
+
+    /// Looks up a client for the consent page: (name, redirect uris).
+    pub fn client_info(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(String, Vec<String>)>, StoreError> {
+        let id = client_id.to_string();
+        self.db.read(move |c| {
+            Ok(c.query_row(
+                "SELECT name, redirect_uris FROM clients WHERE client_id = ?1",
+                [id],
+                |r| {
+                    let uris: String = r.get(1)?;
+                    Ok((
+                        r.get(0)?,
+                        uris.split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(String::from)
+                            .collect(),
+                    ))
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    /// Issues a grant code after the consent page was approved.
+    pub async fn approve(
+        &self,
+        client_id: String,
+        scopes: String,
+        redirect_uri: String,
+        offline: bool,
+        ttl_ms: i64,
+        now: i64,
+    ) -> Result<String, StoreError> {
+        self.db
+            .write(move |c| {
+                let (org, user): (i64, i64) = c.query_row(
+                    "SELECT org_id, user_id FROM clients WHERE client_id = ?1",
+                    [&client_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                insert_grant(
+                    c,
+                    &client_id,
+                    org,
+                    user,
+                    &scopes,
+                    Some(&redirect_uri),
+                    offline,
+                    now + ttl_ms,
+                )
+            })
+            .await
+    }
+
+    pub async fn exchange_code(
+        &self,
+        client_id: String,
+        secret: String,
+        code: String,
+        redirect_uri: Option<String>,
+        now: i64,
+    ) -> Result<Issued, OAuthErr> {
+        let r = self
+            .db
+            .write(move |c| {
+                let inner = || -> Result<Issued, OAuthErr> {
+                    let (org, user) = check_client(c, &client_id, &secret)?;
+                    let g: Option<(String, String, Option<String>, bool, i64, bool)> = c
+                        .query_row(
+                            "SELECT client_id, scopes, redirect_uri, offline, expires_at, used FROM grants WHERE code_hash = ?1",
+                            [hash(&code)],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                        )
+                        .optional()?;
+                    let Some((g_client, scopes, g_redirect, offline, expires_at, used)) = g else {
+                        return Err(OAuthErr::OAuth(OAuthError::InvalidCode));
+                    };
+                    if g_client != client_id || used || expires_at <= now {
+                        return Err(OAuthErr::OAuth(OAuthError::InvalidCode));
+                    }
+                    if let Some(expected) = g_redirect {
+                        if redirect_uri.as_deref() != Some(expected.as_str()) {
+                            return Err(OAuthErr::OAuth(OAuthError::InvalidRedirectUri));
+                        }
+                    }
+                    c.execute("UPDATE grants SET used = 1 WHERE code_hash = ?1", [hash(&code)])?;
+                    let refresh = if offline {
+                        let t = new_token();
+                        c.execute(
+                            "INSERT INTO refresh_tokens (hash, client_id, org_id, user_id, scopes, created_time)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            params![hash(&t), client_id, org, user, scopes, now],
+                        )?;
+                        Some(t)
+                    } else {
+                        None
+                    };
+                    let rh = refresh.as_deref().map(hash);
+                    let access = issue_access(c, rh.as_deref(), &client_id, org, user, &scopes, now)?;
+                    Ok(Issued { access_token: access, refresh_token: refresh, scopes })
+                };
+                // A protocol error is a committed outcome (the code stays unused), not a rollback.
+                Ok(inner())
+            })
+            .await;
+        match r {
+            Ok(inner) => inner,
+            Err(e) => Err(OAuthErr::Store(e)),
+        }
+    }
+
+    pub async fn refresh(
+        &self,
+        client_id: String,
+        secret: String,
+        refresh_token: String,
+        now: i64,
+    ) -> Result<Issued, OAuthErr> {
+        let r = self
+            .db
+            .write(move |c| {
+                let inner = || -> Result<Issued, OAuthErr> {
+                    check_client(c, &client_id, &secret)?;
+                    let rh = hash(&refresh_token);
+                    let row: Option<(String, i64, i64, String, bool)> = c
+                        .query_row(
+                            "SELECT client_id, org_id, user_id, scopes, revoked FROM refresh_tokens WHERE hash = ?1",
+                            [&rh],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                        )
+                        .optional()?;
+                    match row {
+                        Some((cid, org, user, scopes, false)) if cid == client_id => {
+                            let access = issue_access(c, Some(&rh), &client_id, org, user, &scopes, now)?;
+                            Ok(Issued { access_token: access, refresh_token: None, scopes })
+                        }
+                        _ => Err(OAuthErr::OAuth(OAuthError::InvalidCode)),
+                    }
+                };
+                Ok(inner())
+            })
+            .await;
+        match r {
+            Ok(inner) => inner,
+            Err(e) => Err(OAuthErr::Store(e)),
+        }
+    }
+
+    /// Revokes a refresh token (and every access token minted from it) or a
+    /// single access token. Returns whether anything was revoked.
+    pub async fn revoke(&self, token: String) -> Result<bool, StoreError> {
+        self.db
+            .write(move |c| {
+                let h = hash(&token);
+                let n = c.execute("UPDATE refresh_tokens SET revoked = 1 WHERE hash = ?1 AND revoked = 0", [&h])?;
+                let m = c.execute(
+                    "UPDATE access_tokens SET revoked = 1 WHERE (hash = ?1 OR refresh_hash = ?1) AND revoked = 0",
+                    [&h],
+                )?;
+                Ok(n + m > 0)
+            })
+            .await
+    }
+
+    pub fn authenticate(
+        &self,
+        access_token: &str,
+        now: i64,
+    ) -> Result<Option<TokenInfo>, StoreError> {
+        let h = hash(access_token);
+        self.db.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT org_id, user_id, client_id, scopes FROM access_tokens
+                 WHERE hash = ?1 AND revoked = 0 AND expires_at > ?2",
+            )?;
+            Ok(st
+                .query_row(params![h, now], |r| {
+                    Ok(TokenInfo {
+                        org_id: r.get(0)?,
+                        user_id: r.get(1)?,
+                        client_id: r.get(2)?,
+                        scopes: r.get(3)?,
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    pub fn orgs(&self) -> Result<Vec<Org>, StoreError> {
+        self.db.read(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {ORG_COLS} FROM orgs ORDER BY created_time"
+            ))?;
+            let rows = st
+                .query_map([], org_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    pub fn users(&self, org_id: i64) -> Result<Vec<User>, StoreError> {
+        self.db.read(move |c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {USER_COLS} FROM users WHERE org_id = ?1 ORDER BY id"
+            ))?;
+            let rows = st
+                .query_map([org_id], user_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+}

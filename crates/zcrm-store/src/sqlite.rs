@@ -1,0 +1,183 @@
+//! SQLite with one writer: a dedicated thread owns the write connection and
+//! commits the jobs that queue up while it works in one transaction (group
+//! commit), each job inside its own savepoint so one failure never touches
+//! another's writes. Readers use a small pool of WAL connections.
+
+use crate::StoreError;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Mutex;
+use std::thread;
+use tokio::sync::oneshot;
+
+type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Deliver + Send>;
+
+/// Most jobs committed together; bounds the latency a single commit adds.
+const MAX_BATCH: usize = 256;
+
+pub struct SqliteDb {
+    path: PathBuf,
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    writer_thread: Mutex<Option<thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn open(path: &Path, write: bool) -> Result<Connection, rusqlite::Error> {
+    let flags = if write {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let c = Connection::open_with_flags(path, flags)?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    // FULL: a 2xx means the commit reached the disk, not just the OS.
+    c.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
+         PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;",
+    )?;
+    c.set_prepared_statement_cache_capacity(256);
+    Ok(c)
+}
+
+impl SqliteDb {
+    /// Opens (creating if needed) the database and runs `init` on the writer
+    /// connection before anything else can use it.
+    pub fn open(
+        path: &Path,
+        init: impl FnOnce(&Connection) -> Result<(), rusqlite::Error>,
+    ) -> Result<SqliteDb, StoreError> {
+        let conn = open(path, true)?;
+        init(&conn)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let handle = thread::Builder::new()
+            .name(format!(
+                "sqlite-writer-{}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            ))
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        Ok(SqliteDb {
+            path: path.to_path_buf(),
+            writer: Mutex::new(Some(tx)),
+            writer_thread: Mutex::new(Some(handle)),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Runs `f` in the writer's transaction; resolves once it is committed.
+    /// An `Err` from `f` rolls back only `f`'s own changes.
+    pub async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<R, StoreError>>();
+        let job: Job = Box::new(move |conn: &Connection| {
+            let result = match conn.execute_batch("SAVEPOINT job") {
+                Err(e) => Err(StoreError::from(e)),
+                Ok(()) => {
+                    let r = f(conn);
+                    let end = if r.is_ok() {
+                        "RELEASE job"
+                    } else {
+                        "ROLLBACK TO job; RELEASE job"
+                    };
+                    match conn.execute_batch(end) {
+                        Ok(()) => r,
+                        Err(e) => Err(StoreError::from(e)),
+                    }
+                }
+            };
+            Box::new(move |committed: Result<(), String>| {
+                let out = match committed {
+                    Ok(()) => result,
+                    Err(e) => Err(StoreError::Other(e)),
+                };
+                let _ = tx.send(out);
+            })
+        });
+        let sender = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Closed)?
+            .clone()
+            .ok_or(StoreError::Closed)?;
+        sender.send(job).map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs a read on a pooled connection. Reads here are short (indexed
+    /// lookups, one page); they run on the calling thread.
+    pub fn read<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let conn = self.readers.lock().map_err(|_| StoreError::Closed)?.pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open(&self.path, false)?,
+        };
+        let r = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < 16 {
+                pool.push(conn);
+            }
+        }
+        r
+    }
+
+    /// Stops the writer after it has committed everything queued.
+    pub fn close(&self) {
+        if let Ok(mut w) = self.writer.lock() {
+            w.take();
+        }
+        if let Some(h) = self.writer_thread.lock().ok().and_then(|mut h| h.take()) {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for SqliteDb {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let began = conn.execute_batch("BEGIN IMMEDIATE");
+        let mut delivers = Vec::with_capacity(jobs.len());
+        if let Err(e) = &began {
+            let msg = e.to_string();
+            for _ in jobs {
+                // Never ran: tell the caller the write failed.
+                delivers.push((
+                    Box::new(|_: Result<(), String>| {}) as Deliver,
+                    Some(msg.clone()),
+                ));
+            }
+            tracing::error!("sqlite BEGIN failed: {msg}");
+            continue;
+        }
+        for job in jobs {
+            delivers.push((job(&conn), None));
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(|e| {
+            tracing::error!("sqlite COMMIT failed: {e}");
+            let _ = conn.execute_batch("ROLLBACK");
+            e.to_string()
+        });
+        for (d, _) in delivers {
+            d(committed.clone());
+        }
+    }
+}
