@@ -18,7 +18,7 @@ def coql(query):
 
 
 def test_coql_where_order_limit(uniq):
-    """POST /coql (where, order by, limit)"""
+    """COQL: where, order by, limit/offset (POST /coql)"""
     company = "Coql-" + uniq
     ids = create_leads(4, company, Annual_Revenue=lambda i: 1000.0 * (i + 1))
     w = coql("select Last_Name, Company, Annual_Revenue from Leads "
@@ -36,7 +36,7 @@ def test_coql_where_order_limit(uniq):
 
 
 def test_coql_aggregate(uniq):
-    """POST /coql (aggregate with group by)"""
+    """COQL: COUNT/SUM with group by (POST /coql)"""
     company = "Agg-" + uniq
     create_leads(3, company, Annual_Revenue=lambda i: 100.0 * (i + 1),
                  Lead_Source=lambda i: Choice("Web Download" if i < 2 else "Cold Call"))

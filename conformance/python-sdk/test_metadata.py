@@ -15,7 +15,7 @@ STANDARD = ["Leads", "Contacts", "Accounts", "Deals"]
 
 
 def test_modules_list():
-    """GET /settings/modules"""
+    """Metadata: modules (GET /settings/modules)"""
     resp = ModulesOperations().get_modules(ParameterMap(), HeaderMap())
     modules = obj(resp, ModulesWrapper, 200).get_modules()
     by_name = {m.get_api_name(): m for m in modules}
@@ -34,7 +34,7 @@ def test_modules_list():
 
 
 def test_fields_of_leads():
-    """GET /settings/fields?module=Leads"""
+    """Metadata: fields (GET /settings/fields?module=Leads)"""
     pm = ParameterMap()
     pm.add(GetFieldsParam.module, "Leads")
     fields = obj(FieldsOperations().get_fields(pm), FieldsWrapper, 200).get_fields()
@@ -57,7 +57,7 @@ def test_fields_of_leads():
 
 
 def test_layouts_of_leads():
-    """GET /settings/layouts?module=Leads"""
+    """Metadata: layouts (GET /settings/layouts?module=Leads)"""
     pm = ParameterMap()
     pm.add(GetLayoutsParam.module, "Leads")
     layouts = obj(LayoutsOperations().get_layouts(pm), LayoutsWrapper, 200).get_layouts()
@@ -72,7 +72,7 @@ def test_layouts_of_leads():
 
 
 def test_users_current_and_all():
-    """GET /users?type=CurrentUser and type=AllUsers"""
+    """Users: current and all (GET /users?type=CurrentUser|AllUsers)"""
     pm = ParameterMap()
     pm.add(GetUsersParam.type, "CurrentUser")
     resp = UsersOperations().get_users(pm)
@@ -99,7 +99,7 @@ def test_users_current_and_all():
 
 
 def test_org():
-    """GET /org"""
+    """Org: GET /org"""
     resp = OrgOperations().get_organization()
     orgs = obj(resp, OrgWrapper, 200).get_org()
     assert len(orgs) == 1

@@ -58,7 +58,7 @@ def test_notes_create_get_delete(uniq):
 
 
 def test_related_records(uniq):
-    """Related records: GET /Accounts/{id}/Contacts"""
+    """Related records: list (GET /Accounts/{id}/Contacts)"""
     (aid,) = create_records("Accounts", [make_record(Account_Name="Rel-" + uniq)])
     account = Record()
     account.set_id(aid)

@@ -28,7 +28,7 @@ def upsert(record):
 
 
 def test_upsert(uniq):
-    """POST /{module}/upsert"""
+    """Records: upsert (POST /{module}/upsert)"""
     email = "ups.%s@example.com" % uniq
     first = upsert(make_record(Last_Name="Ups-" + uniq, Company="Before", Email=email))
     assert value(first.get_action()) == "insert"
@@ -43,7 +43,7 @@ def test_upsert(uniq):
 
 
 def test_mass_update(uniq):
-    """POST /{module}/actions/mass_update + status"""
+    """Records: mass update + status (POST/GET /{module}/actions/mass_update)"""
     ids = create_leads(3, "Mass-" + uniq)
     body = MassUpdateBodyWrapper()
     body.set_data([make_record(Lead_Status=Choice("Contacted"))])
@@ -72,7 +72,7 @@ def test_mass_update(uniq):
 
 
 def test_convert_lead(uniq):
-    """POST /Leads/{id}/actions/convert"""
+    """Leads: convert (POST /Leads/{id}/actions/convert)"""
     (lid,) = create_leads(1, "Conv-" + uniq, Email="conv.%s@example.com" % uniq)
     conv = LeadConverter()
     conv.set_overwrite(True)

@@ -13,7 +13,7 @@ from sdkutil import obj, value, assert_id, make_record, create_records, create_l
 
 
 def test_create_record(uniq):
-    """POST /{module} (create)"""
+    """Records: create (POST /{module})"""
     body = BodyWrapper()
     body.set_data([make_record(Last_Name="Create-" + uniq, First_Name="Ada", Company="Acme " + uniq,
                                Email="ada.%s@example.com" % uniq)])
@@ -32,7 +32,7 @@ def test_create_record(uniq):
 
 
 def test_get_record(uniq):
-    """GET /{module}/{id}"""
+    """Records: get one (GET /{module}/{id})"""
     (rid,) = create_records("Leads", [make_record(Last_Name="Get-" + uniq, Company="Acme " + uniq,
                                                   Email="get.%s@example.com" % uniq,
                                                   Annual_Revenue=1250.5)])
@@ -51,7 +51,7 @@ def test_get_record(uniq):
 
 
 def test_list_records_paginated(uniq):
-    """GET /{module}?page&per_page (pagination)"""
+    """Records: list, paginated (GET /{module}?page&per_page)"""
     mine = set(create_leads(5, "Page-" + uniq))
     seen, pages, page = [], [], 1
     while page <= 500:
@@ -79,7 +79,7 @@ def test_list_records_paginated(uniq):
 
 
 def test_update_record(uniq):
-    """PUT /{module}/{id} (update)"""
+    """Records: update (PUT /{module}/{id})"""
     (rid,) = create_leads(1, "Upd-" + uniq)
     body = BodyWrapper()
     body.set_data([make_record(Company="Renamed " + uniq, Phone="+1 555 0100")])
@@ -94,7 +94,7 @@ def test_update_record(uniq):
 
 
 def test_delete_record(uniq):
-    """DELETE /{module}/{id}"""
+    """Records: delete (DELETE /{module}/{id})"""
     (rid,) = create_leads(1, "Del-" + uniq)
     resp = RecordOperations("Leads").delete_record(rid, ParameterMap(), HeaderMap())
     item = success_items(obj(resp, ActionWrapper, 200), SuccessResponse, 1)[0]
@@ -109,7 +109,7 @@ def test_delete_record(uniq):
 
 
 def test_deleted_records(uniq):
-    """GET /{module}/deleted"""
+    """Records: deleted records (GET /{module}/deleted)"""
     (rid,) = create_leads(1, "Bin-" + uniq)
     obj(RecordOperations("Leads").delete_record(rid, ParameterMap(), HeaderMap()), ActionWrapper, 200)
     found, page = None, 1

@@ -18,7 +18,7 @@ def search(**params):
 
 
 def test_search_by_criteria(uniq):
-    """GET /{module}/search?criteria="""
+    """Search: by criteria (GET /{module}/search?criteria=)"""
     ids = create_leads(3, "Srch-" + uniq, First_Name=lambda i: ["Mia", "Max", "Zoe"][i])
     w = search(criteria="((Company:equals:Srch-%s)and(First_Name:starts_with:M))" % uniq,
                fields="Last_Name,First_Name,Company")
@@ -30,7 +30,7 @@ def test_search_by_criteria(uniq):
 
 
 def test_search_by_email(uniq):
-    """GET /{module}/search?email="""
+    """Search: by email (GET /{module}/search?email=)"""
     email = "find.%s@example.com" % uniq
     (rid,) = create_leads(1, "Mail-" + uniq, Email=email)
     create_leads(1, "Mail2-" + uniq, Email="other.%s@example.com" % uniq)
@@ -41,7 +41,7 @@ def test_search_by_email(uniq):
 
 
 def test_search_by_word(uniq):
-    """GET /{module}/search?word="""
+    """Search: by word (GET /{module}/search?word=)"""
     word = "Word%s" % uniq
     ids = create_leads(2, word)
     w = search(word=word)

@@ -19,8 +19,6 @@ pub struct Caller {
     pub app: Arc<App>,
     pub org: Arc<OrgCtx>,
     pub user_id: i64,
-    pub client_id: String,
-    pub scopes: Arc<Scopes>,
 }
 
 /// The module named in the path, resolved by the auth layer.
@@ -94,8 +92,6 @@ fn authorize(
         app: app.clone(),
         org,
         user_id: info.user_id,
-        client_id: info.client_id,
-        scopes: Arc::new(scopes),
     });
     Ok(())
 }

@@ -202,21 +202,23 @@ fn insert_client(
     })
 }
 
-fn insert_grant(
-    c: &Connection,
-    client_id: &str,
+/// A grant code about to be issued.
+struct Grant<'a> {
+    client_id: &'a str,
     org_id: i64,
     user_id: i64,
-    scopes: &str,
-    redirect_uri: Option<&str>,
+    scopes: &'a str,
+    redirect_uri: Option<&'a str>,
     offline: bool,
     expires_at: i64,
-) -> Result<String, StoreError> {
+}
+
+fn insert_grant(c: &Connection, g: Grant) -> Result<String, StoreError> {
     let code = format!("1000.{}.{}", random_hex(16), random_hex(16));
     c.execute(
         "INSERT INTO grants (code_hash, client_id, org_id, user_id, scopes, redirect_uri, offline, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![hash(&code), client_id, org_id, user_id, scopes, redirect_uri, offline, expires_at],
+        params![hash(&code), g.client_id, g.org_id, g.user_id, g.scopes, g.redirect_uri, g.offline, g.expires_at],
     )?;
     Ok(code)
 }
@@ -349,7 +351,7 @@ impl Control {
                             (user_id % 1_000_000_000).to_string(), tz, now, now],
                 )?;
                 let client = insert_client(c, org_id, user_id, "self", "", now)?;
-                let code = insert_grant(c, &client.client_id, org_id, user_id, &scopes, None, true, now + ttl)?;
+                let code = insert_grant(c, Grant { client_id: &client.client_id, org_id, user_id, scopes: &scopes, redirect_uri: None, offline: true, expires_at: now + ttl })?;
                 let org = c.query_row(&format!("SELECT {ORG_COLS} FROM orgs WHERE id = ?1"), [org_id], org_from_row)?;
                 let admin = c.query_row(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"), [user_id], user_from_row)?;
                 Ok(Some(Bootstrap { org, admin, client, code }))
@@ -377,13 +379,15 @@ impl Control {
                 let client = insert_client(c, org_id, user_id, "self", "", now)?;
                 let code = insert_grant(
                     c,
-                    &client.client_id,
-                    org_id,
-                    user_id,
-                    &scopes,
-                    None,
-                    true,
-                    now + ttl_ms,
+                    Grant {
+                        client_id: &client.client_id,
+                        org_id,
+                        user_id,
+                        scopes: &scopes,
+                        redirect_uri: None,
+                        offline: true,
+                        expires_at: now + ttl_ms,
+                    },
                 )?;
                 Ok((client, code))
             })
@@ -452,13 +456,15 @@ impl Control {
                 )?;
                 insert_grant(
                     c,
-                    &client_id,
-                    org,
-                    user,
-                    &scopes,
-                    Some(&redirect_uri),
-                    offline,
-                    now + ttl_ms,
+                    Grant {
+                        client_id: &client_id,
+                        org_id: org,
+                        user_id: user,
+                        scopes: &scopes,
+                        redirect_uri: Some(&redirect_uri),
+                        offline,
+                        expires_at: now + ttl_ms,
+                    },
                 )
             })
             .await

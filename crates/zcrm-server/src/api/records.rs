@@ -164,7 +164,7 @@ impl PageToken {
             self.offset, self.user, self.module, self.sort, self.expires
         );
         let sum = zcrm_store::control::hash(&raw);
-        format!("{}{}", hex_encode(&raw), &sum[..8])
+        format!("{}{}", hex::encode(&raw), &sum[..8])
     }
 
     fn decode(s: &str) -> Option<PageToken> {
@@ -172,7 +172,7 @@ impl PageToken {
             return None;
         }
         let (body, sum) = s.split_at(s.len() - 8);
-        let raw = String::from_utf8(hex_decode(body)?).ok()?;
+        let raw = String::from_utf8(hex::decode(body).ok()?).ok()?;
         if zcrm_store::control::hash(&raw)[..8] != *sum {
             return None;
         }
@@ -190,19 +190,6 @@ impl PageToken {
     }
 }
 
-fn hex_encode(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
 
 pub async fn list(
     Extension(caller): Extension<Caller>,
