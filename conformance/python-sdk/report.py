@@ -33,7 +33,20 @@ def outcome(case, props):
     return "works"
 
 
-def main(path):
+BEGIN, END = "<!-- sdk-compat:begin -->", "<!-- sdk-compat:end -->"
+
+
+def write_readme(readme, table):
+    """Replaces the generated section of README.md with `table`."""
+    text = open(readme).read()
+    if BEGIN not in text or END not in text:
+        raise SystemExit("%s has no %s/%s markers" % (readme, BEGIN, END))
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    open(readme, "w").write(head + BEGIN + "\n" + table + END + tail)
+
+
+def main(path, readme=None):
     root = ET.parse(path).getroot()
     rows, counts = [], {}
     for case in root.iter("testcase"):
@@ -46,15 +59,24 @@ def main(path):
         counts[key] = counts.get(key, 0) + 1
         rows.append((area, op, state, case.get("name")))
 
-    print("# Python SDK (zohocrmsdk8-0) compatibility\n")
-    print("| area | operation | status |")
-    print("|---|---|---|")
+    lines = ["| area | operation (through the official Python SDK) | status |", "|---|---|---|"]
     for area, op, state, name in rows:
-        print("| %s | %s | %s |" % (area, op.replace("|", "\\|"), state))
-    print()
-    print(", ".join("%d %s" % (n, k) for k, n in sorted(counts.items())))
+        lines.append("| %s | %s | %s |" % (area, op.replace("|", "\\|"), state))
+    lines.append("")
+    lines.append(", ".join("%d %s" % (n, k) for k, n in sorted(counts.items())))
+    table = "\n".join(lines) + "\n"
+    print("# Python SDK (zohocrmsdk8-0) compatibility\n")
+    print(table)
+    if readme:
+        write_readme(readme, table)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "results.xml"))
+    args = sys.argv[1:]
+    readme = None
+    if "--readme" in args:
+        i = args.index("--readme")
+        readme = args[i + 1]
+        del args[i:i + 2]
+    sys.exit(main(args[0] if args else "results.xml", readme))

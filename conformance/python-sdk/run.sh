@@ -26,7 +26,7 @@ cd "$HERE"
 rc=0
 "$VENV/bin/python" -m pytest --junitxml="$HERE/results.xml" "$@" || rc=$?
 if [ -f "$HERE/results.xml" ]; then
-  "$VENV/bin/python" "$HERE/report.py" "$HERE/results.xml" > "$HERE/results.md" || true
+  "$VENV/bin/python" "$HERE/report.py" "$HERE/results.xml" --readme "$REPO/README.md" > "$HERE/results.md" || true
   echo "compatibility table: $HERE/results.md" >&2
 fi
 exit "$rc"

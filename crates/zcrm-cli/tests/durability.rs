@@ -9,15 +9,33 @@ use std::sync::{Arc, Mutex};
 async fn records_survive_clean_restart_and_kill9() {
     let mut srv = TestServer::start().await;
     let (t, refresh, cid, secret) = srv.tokens(ALL_SCOPES).await;
-    let ids = srv.create("Leads", &t, (0..50).map(|i| json!({"Last_Name": format!("n{i}"), "Company": "C"})).collect()).await;
+    let ids = srv
+        .create(
+            "Leads",
+            &t,
+            (0..50)
+                .map(|i| json!({"Last_Name": format!("n{i}"), "Company": "C"}))
+                .collect(),
+        )
+        .await;
     srv.restart(false).await;
-    assert_eq!(srv.get("/crm/v8/Leads?fields=Last_Name&per_page=200", &t).await.body["info"]["count"], 50);
+    assert_eq!(
+        srv.get("/crm/v8/Leads?fields=Last_Name&per_page=200", &t)
+            .await
+            .body["info"]["count"],
+        50
+    );
     srv.restart(true).await;
     let r = srv.get(&format!("/crm/v8/Leads/{}", ids[7]), &t).await;
     assert_eq!(r.body["data"][0]["Last_Name"], "n7");
     // Tokens survive too, and so does the refresh grant.
     let r = srv
-        .oauth(&[("grant_type", "refresh_token"), ("client_id", &cid), ("client_secret", &secret), ("refresh_token", &refresh)])
+        .oauth(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &cid),
+            ("client_secret", &secret),
+            ("refresh_token", &refresh),
+        ])
         .await;
     assert!(r.body["access_token"].is_string());
 }
@@ -65,8 +83,20 @@ async fn kill9_under_concurrent_writes_loses_no_acknowledged_record() {
     assert!(acked.len() >= 2_000);
     // Every acknowledged record is there, whole.
     for chunk in acked.chunks(100) {
-        let r = srv.get(&format!("/crm/v8/Leads?fields=Last_Name,Company,Email&per_page=100&ids={}", chunk.join(",")), &t).await;
-        assert_eq!(r.body["info"]["count"], chunk.len(), "acknowledged records missing after kill -9");
+        let r = srv
+            .get(
+                &format!(
+                    "/crm/v8/Leads?fields=Last_Name,Company,Email&per_page=100&ids={}",
+                    chunk.join(",")
+                ),
+                &t,
+            )
+            .await;
+        assert_eq!(
+            r.body["info"]["count"],
+            chunk.len(),
+            "acknowledged records missing after kill -9"
+        );
     }
     // And no stored record is partial: every one has all three fields.
     let mut url = "/crm/v8/Leads?fields=Last_Name,Company,Email&per_page=200".to_string();
@@ -80,7 +110,11 @@ async fn kill9_under_concurrent_writes_loses_no_acknowledged_record() {
             }
         }
         match r.body["info"]["next_page_token"].as_str() {
-            Some(tok) => url = format!("/crm/v8/Leads?fields=Last_Name,Company,Email&per_page=200&page_token={tok}"),
+            Some(tok) => {
+                url = format!(
+                    "/crm/v8/Leads?fields=Last_Name,Company,Email&per_page=200&page_token={tok}"
+                )
+            }
             None => break,
         }
     }

@@ -131,7 +131,10 @@ impl TestServer {
         );
         self.child = Some(child);
         // Pooled keep-alive connections died with the old process.
-        self.http = Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        self.http = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
     }
 
     /// `zcrm admin self-client` → `{"client_id","client_secret","code"}`.

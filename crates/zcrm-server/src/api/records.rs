@@ -190,7 +190,6 @@ impl PageToken {
     }
 }
 
-
 pub async fn list(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
