@@ -276,13 +276,25 @@ fn invalid_pick(field: &Field, path: &str) -> ApiError {
 
 /// Formats an instant in the org's time zone, as Zoho does: `2026-11-24T10:15:00+05:30`.
 pub fn format_datetime(ms: i64, tz: chrono_tz::Tz) -> String {
-    match Utc.timestamp_millis_opt(ms).single() {
-        Some(t) => t
-            .with_timezone(&tz)
-            .format("%Y-%m-%dT%H:%M:%S%:z")
-            .to_string(),
-        None => String::new(),
-    }
+    use chrono::{Datelike, Offset, Timelike};
+    let Some(t) = Utc.timestamp_millis_opt(ms).single() else {
+        return String::new();
+    };
+    let t = t.with_timezone(&tz);
+    let off = t.offset().fix().local_minus_utc();
+    let (sign, off) = if off < 0 { ('-', -off) } else { ('+', off) };
+    // Written out by hand: strftime parsing showed up in the GET profile.
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        off / 3600,
+        off % 3600 / 60
+    )
 }
 
 /// A stored value as Zoho's JSON. Lookups arrive here with their display name
@@ -310,5 +322,118 @@ pub fn render(field: &Field, v: &SqlValue, tz: chrono_tz::Tz) -> Value {
         (_, SqlValue::Int(i)) => json!(i),
         (_, SqlValue::Real(f)) => json!(f),
         (_, SqlValue::Null) => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes_render_in_the_org_zone() {
+        let ms = parse_datetime("2026-11-24T10:15:00+05:30").unwrap();
+        assert_eq!(
+            format_datetime(ms, chrono_tz::Asia::Kolkata),
+            "2026-11-24T10:15:00+05:30"
+        );
+        assert_eq!(
+            format_datetime(ms, chrono_tz::UTC),
+            "2026-11-24T04:45:00+00:00"
+        );
+        assert_eq!(
+            format_datetime(ms, chrono_tz::America::Los_Angeles),
+            "2026-11-23T20:45:00-08:00"
+        );
+        assert_eq!(
+            format_datetime(ms, chrono_tz::America::St_Johns),
+            "2026-11-24T01:15:00-03:30"
+        );
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn write_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends a stored value as Zoho's JSON, without building a `serde_json::Value`
+/// (record rendering dominated the GET profile when it did). Lookups and users
+/// are rendered by the caller, which knows their names.
+pub fn write_json(out: &mut String, field: &Field, v: &SqlValue, tz: chrono_tz::Tz) {
+    use std::fmt::Write;
+    use DataType::*;
+    match (field.data_type, v) {
+        (Multiselectpicklist, SqlValue::Null) => out.push_str("[]"),
+        (Boolean, SqlValue::Null) => out.push_str("false"),
+        (_, SqlValue::Null) => out.push_str("null"),
+        (Datetime, SqlValue::Int(ms)) => write_json_str(out, &format_datetime(*ms, tz)),
+        (Boolean, SqlValue::Int(i)) => out.push_str(if *i != 0 { "true" } else { "false" }),
+        (Bigint, SqlValue::Int(i)) => {
+            let _ = write!(out, "\"{i}\"");
+        }
+        (Double | Percent | Currency | Decimal, SqlValue::Int(i)) => {
+            let _ = write!(out, "{}", Value::from(*i as f64));
+        }
+        (_, SqlValue::Int(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        (_, SqlValue::Real(f)) => {
+            let _ = write!(out, "{}", Value::from(*f));
+        }
+        (_, SqlValue::Text(s)) if field.data_type.storage() == Storage::Json => {
+            // Stored by us as JSON text; re-checked so a damaged value cannot break the document.
+            if serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok() {
+                out.push_str(s);
+            } else {
+                out.push_str("null");
+            }
+        }
+        (_, SqlValue::Text(s)) => write_json_str(out, s),
+    }
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+    use crate::meta::Catalog;
+
+    #[test]
+    fn direct_writer_matches_value_rendering() {
+        let cat = Catalog::standard().unwrap();
+        let leads = cat.module("Leads").unwrap();
+        let cases = [
+            ("Last_Name", SqlValue::Text("Bo\"yle\n\u{1}é".into())),
+            ("Annual_Revenue", SqlValue::Real(1200.5)),
+            ("Annual_Revenue", SqlValue::Int(7)),
+            ("No_of_Employees", SqlValue::Int(42)),
+            ("Email_Opt_Out", SqlValue::Int(1)),
+            ("Email_Opt_Out", SqlValue::Null),
+            ("Created_Time", SqlValue::Int(1_764_000_000_000)),
+            ("Tag", SqlValue::Text("[\"a\",\"b\"]".into())),
+            ("Tag", SqlValue::Null),
+            ("Email", SqlValue::Null),
+        ];
+        for (name, v) in cases {
+            let f = leads.field(name).unwrap();
+            let mut s = String::new();
+            write_json(&mut s, f, &v, chrono_tz::UTC);
+            let parsed: Value = serde_json::from_str(&s).unwrap();
+            assert_eq!(parsed, render(f, &v, chrono_tz::UTC), "{name}: {s}");
+        }
     }
 }

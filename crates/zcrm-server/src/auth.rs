@@ -5,6 +5,7 @@
 use crate::api_table::{self, Need};
 use crate::error::HttpError;
 use crate::state::{App, OrgCtx};
+use crate::token_cache::CachedToken;
 use axum::extract::{MatchedPath, RawPathParams, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -53,11 +54,26 @@ fn authorize(
     req: &mut Request,
 ) -> Result<(), ApiError> {
     let token = bearer(req).ok_or_else(|| ApiError::new(Code::AuthenticationFailure))?;
-    let info = app
-        .control
-        .authenticate(token, app.now())?
-        .ok_or_else(|| ApiError::new(Code::InvalidToken))?;
-    let scopes = Scopes::parse_list(&info.scopes).unwrap_or_default();
+    let now = app.now();
+    let info = match app.tokens.get(token, now) {
+        Some(t) => t,
+        None => {
+            let info = app
+                .control
+                .authenticate(token, now)?
+                .ok_or_else(|| ApiError::new(Code::InvalidToken))?;
+            let entry = CachedToken {
+                org_id: info.org_id,
+                user_id: info.user_id,
+                scopes: Arc::new(Scopes::parse_list(&info.scopes).unwrap_or_default()),
+                expires_at: info.expires_at,
+                checked_at: now,
+            };
+            app.tokens.put(token, entry.clone());
+            entry
+        }
+    };
+    let scopes = &info.scopes;
     let route = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
     let op = api_table::find(req.method().as_str(), route);
     let module_param = params

@@ -34,6 +34,12 @@ pub fn json_response(status: u16, body: &serde_json::Value) -> Response {
         .into_response()
 }
 
+/// A JSON body already rendered to text.
+pub fn raw_json_response(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, JSON_UTF8)], body).into_response()
+}
+
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         json_response(self.0.http_status(), &self.0.to_json())

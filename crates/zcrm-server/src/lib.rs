@@ -9,6 +9,7 @@ mod auth;
 mod error;
 mod service;
 mod state;
+mod token_cache;
 
 pub use state::{App, Config};
 

@@ -67,6 +67,7 @@ pub struct App {
     pub catalog: Arc<Catalog>,
     pub clock: Arc<Clock>,
     pub ids: IdGen,
+    pub tokens: crate::token_cache::TokenCache,
     orgs: Mutex<HashMap<i64, Arc<OrgCtx>>>,
 }
 
@@ -119,6 +120,7 @@ impl App {
             catalog,
             clock,
             ids,
+            tokens: Default::default(),
             orgs: Mutex::new(HashMap::new()),
         };
         // Open every org now so a broken data dir fails at start, not on first call.

@@ -103,6 +103,7 @@ pub struct TokenInfo {
     pub user_id: i64,
     pub client_id: String,
     pub scopes: String,
+    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -588,7 +589,7 @@ impl Control {
         let h = hash(access_token);
         self.db.read(move |c| {
             let mut st = c.prepare_cached(
-                "SELECT org_id, user_id, client_id, scopes FROM access_tokens
+                "SELECT org_id, user_id, client_id, scopes, expires_at FROM access_tokens
                  WHERE hash = ?1 AND revoked = 0 AND expires_at > ?2",
             )?;
             Ok(st
@@ -598,6 +599,7 @@ impl Control {
                         user_id: r.get(1)?,
                         client_id: r.get(2)?,
                         scopes: r.get(3)?,
+                        expires_at: r.get(4)?,
                     })
                 })
                 .optional()?)

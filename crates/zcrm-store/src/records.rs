@@ -110,6 +110,8 @@ pub struct DeletedRow {
 pub struct OrgStore {
     db: SqliteDb,
     catalog: Arc<Catalog>,
+    /// SELECT lists by (module, fields): built once, reused by every read.
+    selects: std::sync::RwLock<std::collections::HashMap<(String, Vec<usize>), Arc<str>>>,
 }
 
 /// SELECT expressions for `fields` of `m` (after `id`): each field gives its
@@ -291,7 +293,11 @@ impl OrgStore {
     pub fn open(path: &Path, catalog: Arc<Catalog>) -> Result<OrgStore, StoreError> {
         let cat = catalog.clone();
         let db = SqliteDb::open(path, move |c| schema::migrate(c, &cat))?;
-        Ok(OrgStore { db, catalog })
+        Ok(OrgStore {
+            db,
+            catalog,
+            selects: Default::default(),
+        })
     }
 
     pub fn close(&self) {
@@ -334,10 +340,25 @@ impl OrgStore {
             .await
     }
 
+    fn select(&self, m: &Module, fields: &[usize]) -> Arc<str> {
+        let key = (m.api_name.clone(), fields.to_vec());
+        if let Some(s) = self.selects.read().ok().and_then(|c| c.get(&key).cloned()) {
+            return s;
+        }
+        let s: Arc<str> = select_list(&self.catalog, m, fields).into();
+        if let Ok(mut c) = self.selects.write() {
+            if c.len() > 10_000 {
+                c.clear();
+            }
+            c.insert(key, s.clone());
+        }
+        s
+    }
+
     pub fn get(&self, m: &Module, id: i64, fields: &[usize]) -> Result<Option<Row>, StoreError> {
         let sql = format!(
             "SELECT {} FROM {} t WHERE t.id = ?1",
-            select_list(&self.catalog, m, fields),
+            self.select(m, fields),
             m.table()
         );
         self.db.read(|c| {
@@ -375,7 +396,7 @@ impl OrgStore {
         let dir = if q.desc { "DESC" } else { "ASC" };
         let sql = format!(
             "SELECT {} FROM {} t {} ORDER BY {order_col} {dir}, t.id {dir} LIMIT ? OFFSET ?",
-            select_list(&self.catalog, m, &q.fields),
+            self.select(m, &q.fields),
             m.table(),
             if wheres.is_empty() {
                 String::new()

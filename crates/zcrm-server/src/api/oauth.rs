@@ -104,7 +104,10 @@ pub async fn revoke(State(app): State<Arc<App>>, req: Request) -> Result<Respons
             &json!({"status": "failure", "error": "invalid_request"}),
         ));
     };
-    if app.control.revoke(token.clone()).await? {
+    let revoked = app.control.revoke(token.clone()).await?;
+    // Cached tokens must not outlive a revocation made here.
+    app.tokens.clear();
+    if revoked {
         Ok(json_response(200, &json!({"status": "success"})))
     } else {
         Ok(json_response(

@@ -3,17 +3,18 @@
 use super::params::{data_array, id_list, int_param, json_body, Params};
 use super::users_org::no_content;
 use crate::auth::{Caller, PathModule};
-use crate::error::{json_response, HttpResult};
+use crate::error::{json_response, raw_json_response, HttpResult};
 use crate::service::records::{check_record, Mode};
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Extension;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+use std::fmt::Write;
 use std::sync::Arc;
 use zcrm_core::meta::{DataType, Module};
-use zcrm_core::value::{format_datetime, render};
+use zcrm_core::value::{format_datetime, render, write_json, write_json_str};
 use zcrm_core::{ApiError, Code};
 use zcrm_store::records::{ListQuery, Row, Saved, SortBy, WriteCtx, WriteRow};
 
@@ -35,80 +36,120 @@ fn user_ref(caller: &Caller, id: i64, with_email: bool) -> Value {
     }
 }
 
-/// A stored row as Zoho's record JSON, with `fields` (indices into the module's fields).
-fn render_row(caller: &Caller, m: &Module, fields: &[usize], row: &Row, full: bool) -> Value {
+/// Appends a user lookup: `{"name","id"}`, with `email` for Owner as Zoho does.
+fn write_user(out: &mut String, caller: &Caller, id: i64, with_email: bool) {
+    match caller.org.user(id) {
+        Some(u) => {
+            out.push_str("{\"name\":");
+            write_json_str(out, &u.full_name());
+            let _ = write!(out, ",\"id\":\"{}\"", u.id);
+            if with_email {
+                out.push_str(",\"email\":");
+                write_json_str(out, &u.email);
+            }
+            out.push('}');
+        }
+        None => {
+            let _ = write!(out, "{{\"name\":null,\"id\":\"{id}\"}}");
+        }
+    }
+}
+
+/// Record-level keys of a whole record that zcrm does not model yet, as Zoho
+/// renders them for a record outside any approval, review or merge.
+const FULL_RECORD_META: &str = r#""$approved":true,"$approval_state":"approved","$editable":true,"$state":"save","$process_flow":false,"$review_process":{"approve":false,"reject":false,"resubmit":false},"$review":null,"$in_merge":false,"$locked_for_me":false,"$is_duplicate":false,"$approval":{"delegate":false,"takeover":false,"approve":false,"reject":false,"resubmit":false},"$followed":false"#;
+
+/// A stored row as Zoho's record JSON text, with `fields` (indices into the
+/// module's fields). Written directly: building `serde_json::Value`s was most
+/// of the cost of a record GET.
+fn render_row(caller: &Caller, m: &Module, fields: &[usize], row: &Row, full: bool) -> String {
     let catalog = caller.org.store.catalog();
-    let mut out = Map::new();
+    let tz = caller.org.tz;
+    let mut out = String::with_capacity(64 + fields.len() * 24);
+    let mut se_module: Option<&str> = None;
+    out.push('{');
     for (&i, cell) in fields.iter().zip(&row.cells) {
         let f = &m.fields[i];
-        let v = if f.is_user() {
+        write_json_str(&mut out, &f.api_name);
+        out.push(':');
+        if f.is_user() {
             match cell.value.as_i64() {
-                Some(id) => user_ref(caller, id, f.api_name == "Owner"),
-                None => Value::Null,
+                Some(id) => write_user(&mut out, caller, id, f.api_name == "Owner"),
+                None => out.push_str("null"),
             }
         } else if f.is_lookup() {
             match cell.value.as_i64() {
                 Some(id) => {
-                    let mut o = json!({"name": cell.name, "id": id.to_string()});
-                    if let Some(target) = cell.module.as_deref().and_then(|n| catalog.module(n)) {
-                        o["module"] = json!({"api_name": target.api_name, "id": target.id});
-                        out.insert("$se_module".into(), json!(target.api_name));
+                    out.push_str("{\"name\":");
+                    match &cell.name {
+                        Some(n) => write_json_str(&mut out, n),
+                        None => out.push_str("null"),
                     }
-                    o
+                    let _ = write!(out, ",\"id\":\"{id}\"");
+                    if let Some(target) = cell.module.as_deref().and_then(|n| catalog.module(n)) {
+                        let _ = write!(
+                            out,
+                            ",\"module\":{{\"api_name\":\"{}\",\"id\":\"{}\"}}",
+                            target.api_name, target.id
+                        );
+                        se_module = Some(&target.api_name);
+                    }
+                    out.push('}');
                 }
-                None => Value::Null,
+                None => out.push_str("null"),
             }
         } else if f.data_type == DataType::Multiselectpicklist && f.api_name == "Tag" {
-            let names: Vec<Value> = match render(f, &cell.value, caller.org.tz) {
+            let names: Vec<Value> = match render(f, &cell.value, tz) {
                 Value::Array(a) => a,
                 _ => vec![],
             };
-            Value::Array(
-                names
-                    .into_iter()
-                    .map(|n| json!({"name": n, "id": null, "color_code": null}))
-                    .collect(),
-            )
+            let tags: Vec<Value> = names
+                .into_iter()
+                .map(|n| json!({"name": n, "id": null, "color_code": null}))
+                .collect();
+            out.push_str(&Value::Array(tags).to_string());
         } else {
-            render(f, &cell.value, caller.org.tz)
-        };
-        out.insert(f.api_name.clone(), v);
+            write_json(&mut out, f, &cell.value, tz);
+        }
+        out.push(',');
     }
-    out.insert("id".into(), json!(row.id.to_string()));
+    if let Some(se) = se_module {
+        out.push_str("\"$se_module\":");
+        write_json_str(&mut out, se);
+        out.push(',');
+    }
     if full {
-        for (k, v) in [
-            ("$approved", json!(true)),
-            ("$approval_state", json!("approved")),
-            ("$editable", json!(true)),
-            ("$state", json!("save")),
-            ("$process_flow", json!(false)),
-            (
-                "$review_process",
-                json!({"approve": false, "reject": false, "resubmit": false}),
-            ),
-            ("$review", json!(null)),
-            ("$in_merge", json!(false)),
-            ("$locked_for_me", json!(false)),
-            ("$is_duplicate", json!(false)),
-            ("$currency_symbol", json!(caller.org.org.currency_symbol)),
-            (
-                "$approval",
-                json!({"delegate": false, "takeover": false, "approve": false, "reject": false, "resubmit": false}),
-            ),
-            ("$followed", json!(false)),
-        ] {
-            out.insert(k.into(), v);
-        }
+        out.push_str(FULL_RECORD_META);
+        out.push_str(",\"$currency_symbol\":");
+        write_json_str(&mut out, &caller.org.org.currency_symbol);
         if m.api_name == "Leads" {
-            let converted = m
-                .field("Converted__s")
-                .and_then(|_| out.get("Converted__s"))
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false);
-            out.insert("$converted".into(), json!(converted));
+            let converted = fields.iter().zip(&row.cells).any(|(&i, c)| {
+                m.fields[i].api_name == "Converted__s" && c.value.as_i64() == Some(1)
+            });
+            let _ = write!(out, ",\"$converted\":{converted}");
+        }
+        out.push(',');
+    }
+    let _ = write!(out, "\"id\":\"{}\"}}", row.id);
+    out
+}
+
+/// `{"data":[…rows…]` + the rest, from pre-rendered record texts.
+fn data_body(rows: &[String], rest: Option<&Value>) -> String {
+    let mut out = String::with_capacity(rows.iter().map(|r| r.len() + 1).sum::<usize>() + 256);
+    out.push_str("{\"data\":[");
+    out.push_str(&rows.join(","));
+    out.push(']');
+    if let Some(Value::Object(m)) = rest {
+        for (k, v) in m {
+            out.push(',');
+            write_json_str(&mut out, k);
+            out.push(':');
+            out.push_str(&v.to_string());
         }
     }
-    Value::Object(out)
+    out.push('}');
+    out
 }
 
 /// Indices of the fields named in `fields=a,b,c`.
@@ -315,28 +356,30 @@ pub async fn list(
         }
         .encode()
     });
-    let data: Vec<Value> = rows
+    let data: Vec<String> = rows
         .iter()
         .map(|r| render_row(&caller, &m, &fields, r, false))
         .collect();
-    Ok(json_response(
+    Ok(raw_json_response(
         200,
-        &json!({
-            "data": data,
-            "info": {
-                "per_page": per_page,
-                "next_page_token": next_token,
-                "count": rows.len(),
-                "sort_by": q.get("sort_by").map(String::as_str).unwrap_or("id"),
-                "page": page,
-                "previous_page_token": null,
-                "page_token_expiry": next_token.as_ref().map(|_| format_datetime(now + PAGE_TOKEN_TTL_MS, caller.org.tz)),
-                "sort_order": if desc { "desc" } else { "asc" },
-                "email": false,
-                "call": false,
-                "more_records": more,
-            }
-        }),
+        data_body(
+            &data,
+            Some(&json!({
+                "info": {
+                    "per_page": per_page,
+                    "next_page_token": next_token,
+                    "count": rows.len(),
+                    "sort_by": q.get("sort_by").map(String::as_str).unwrap_or("id"),
+                    "page": page,
+                    "previous_page_token": null,
+                    "page_token_expiry": next_token.as_ref().map(|_| format_datetime(now + PAGE_TOKEN_TTL_MS, caller.org.tz)),
+                    "sort_order": if desc { "desc" } else { "asc" },
+                    "email": false,
+                    "call": false,
+                    "more_records": more,
+                }
+            })),
+        ),
     ))
 }
 
@@ -375,9 +418,9 @@ pub async fn get_one(
         None => ((0..m.fields.len()).collect(), true),
     };
     match caller.org.store.get(&m, id, &fields)? {
-        Some(row) => Ok(json_response(
+        Some(row) => Ok(raw_json_response(
             200,
-            &json!({"data": [render_row(&caller, &m, &fields, &row, full)]}),
+            data_body(&[render_row(&caller, &m, &fields, &row, full)], None),
         )),
         None => Ok(no_content()),
     }
