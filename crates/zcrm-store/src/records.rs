@@ -107,11 +107,13 @@ pub struct DeletedRow {
     pub kind: String,
 }
 
+type SelectCache = std::collections::HashMap<(String, Vec<usize>), Arc<str>>;
+
 pub struct OrgStore {
     db: SqliteDb,
     catalog: Arc<Catalog>,
     /// SELECT lists by (module, fields): built once, reused by every read.
-    selects: std::sync::RwLock<std::collections::HashMap<(String, Vec<usize>), Arc<str>>>,
+    selects: std::sync::RwLock<SelectCache>,
 }
 
 /// SELECT expressions for `fields` of `m` (after `id`): each field gives its
