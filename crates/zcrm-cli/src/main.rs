@@ -74,6 +74,58 @@ enum Admin {
         #[arg(long)]
         json: bool,
     },
+    /// Create a web-app client for the consent page (`/oauth/v2/auth`).
+    Client {
+        #[arg(long, env = "ZCRM_DATA_DIR", default_value = "./zcrm-data")]
+        data_dir: PathBuf,
+        /// Comma-separated redirect URIs the client may use, matched exactly.
+        #[arg(long, required = true)]
+        redirect_uri: String,
+        /// Shown to the user on the consent page.
+        #[arg(long, default_value = "Web Client")]
+        name: String,
+        /// Print `{"client_id","client_secret"}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a user (default: the admin) a new random password and print it.
+    Password {
+        #[arg(long, env = "ZCRM_DATA_DIR", default_value = "./zcrm-data")]
+        data_dir: PathBuf,
+        /// The user's email; default the org's primary user.
+        #[arg(long)]
+        email: Option<String>,
+    },
+}
+
+/// Redirect URIs as Zoho's API console takes them: absolute http(s) URLs. No
+/// fragment, since the code is appended as a query parameter.
+fn redirect_uris(list: &str) -> anyhow::Result<Vec<String>> {
+    let uris: Vec<String> = list
+        .split(',')
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty())
+        .collect();
+    if uris.is_empty() {
+        anyhow::bail!("--redirect-uri needs at least one URI");
+    }
+    for u in &uris {
+        let rest = u
+            .strip_prefix("https://")
+            .or_else(|| u.strip_prefix("http://"));
+        let ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+            && !u.contains('#')
+            && !u.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !ok {
+            anyhow::bail!("invalid redirect URI {u:?}: it must be an absolute http:// or https:// URL without a fragment");
+        }
+    }
+    Ok(uris)
+}
+
+fn open_control(data_dir: &std::path::Path) -> anyhow::Result<Control> {
+    Control::open(&data_dir.join("control.db"))
+        .with_context(|| format!("opening {}", data_dir.display()))
 }
 
 async fn shutdown_signal() {
@@ -121,6 +173,15 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             f.client_id, f.client_secret, f.code
         );
         println!("New codes later: zcrm admin self-client --data-dir DIR --scope ZohoCRM.modules.ALL --json");
+        println!(
+            "Web apps: register with zcrm admin client --data-dir DIR --redirect-uri URL --json;"
+        );
+        println!("the consent page ({url}/oauth/v2/auth) signs the admin in with:");
+        println!("  admin email:    {}", f.admin_email);
+        println!(
+            "  admin password: {} (shown only now; a new one: zcrm admin password --data-dir DIR)",
+            f.admin_password
+        );
     }
     println!(
         "zcrm listening on http://{} (api_domain {url})",
@@ -142,8 +203,7 @@ async fn admin(cmd: Admin) -> anyhow::Result<()> {
             if scopes.0.is_empty() {
                 anyhow::bail!("--scope needs at least one scope");
             }
-            let control = Control::open(&data_dir.join("control.db"))
-                .with_context(|| format!("opening {}", data_dir.display()))?;
+            let control = open_control(&data_dir)?;
             let now = Clock::new().now_ms();
             let (client, code) = control
                 .self_client(scope.replace(' ', ""), expiry as i64 * 1000, now)
@@ -160,6 +220,37 @@ async fn admin(cmd: Admin) -> anyhow::Result<()> {
                     client.client_id, client.client_secret
                 );
             }
+            Ok(())
+        }
+        Admin::Client {
+            data_dir,
+            redirect_uri,
+            name,
+            json,
+        } => {
+            let uris = redirect_uris(&redirect_uri)?;
+            let control = open_control(&data_dir)?;
+            let now = Clock::new().now_ms();
+            let client = control.web_client(name, uris, now).await?;
+            control.close();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"client_id": client.client_id, "client_secret": client.client_secret})
+                );
+            } else {
+                println!(
+                    "client_id:     {}\nclient_secret: {}",
+                    client.client_id, client.client_secret
+                );
+            }
+            Ok(())
+        }
+        Admin::Password { data_dir, email } => {
+            let control = open_control(&data_dir)?;
+            let (email, password) = control.reset_password(email).await?;
+            control.close();
+            println!("admin email:    {email}\nadmin password: {password}");
             Ok(())
         }
     }

@@ -99,6 +99,10 @@ impl std::fmt::Display for Scope {
     }
 }
 
+/// Services a client may ask scopes of: those zcrm serves, and Zoho Accounts'
+/// own profile scope, which sign-in integrations request alongside CRM's.
+pub const GRANTABLE_SERVICES: [&str; 4] = ["ZohoCRM", "ZohoFiles", "ZohoSearch", "AaaServer"];
+
 /// The scopes a token carries.
 #[derive(Debug, Clone, Default)]
 pub struct Scopes(pub Vec<Scope>);
@@ -111,6 +115,24 @@ impl Scopes {
             out.push(Scope::parse(item).ok_or_else(|| item.trim().to_string())?);
         }
         Ok(Scopes(out))
+    }
+
+    /// The scopes a client asks to be granted (consent page, client
+    /// credentials): at least one, each well formed and of a service a token
+    /// from here can mean something for. `Err` names the first bad item.
+    pub fn parse_request(s: &str) -> Result<Scopes, String> {
+        let scopes = Scopes::parse_list(s)?;
+        if let Some(bad) = scopes.0.iter().find(|sc| {
+            !GRANTABLE_SERVICES
+                .iter()
+                .any(|g| g.eq_ignore_ascii_case(&sc.service))
+        }) {
+            return Err(bad.to_string());
+        }
+        if scopes.0.is_empty() {
+            return Err(String::new());
+        }
+        Ok(scopes)
     }
 
     pub fn allows(&self, wanted: &Scope) -> bool {
@@ -162,5 +184,17 @@ mod tests {
         ));
         assert!(!allows("ZohoCRM.users.READ", "ZohoCRM.org.READ"));
         assert!(Scopes::parse_list("ZohoCRM.modules").is_err());
+    }
+
+    #[test]
+    fn requested_scopes_must_be_known_and_present() {
+        let ok = Scopes::parse_request("ZohoCRM.modules.ALL, ZohoFiles.files.ALL").unwrap();
+        assert_eq!(ok.to_list(), "ZohoCRM.modules.ALL,ZohoFiles.files.ALL");
+        assert_eq!(
+            Scopes::parse_request("ZohoCRM.modules.ALL,Nope.things.READ").unwrap_err(),
+            "Nope.things.READ"
+        );
+        assert!(Scopes::parse_request("ZohoCRM.modules.FLY").is_err());
+        assert!(Scopes::parse_request(" , ").is_err());
     }
 }

@@ -38,6 +38,10 @@ pub struct FirstStart {
     pub client_secret: String,
     pub code: String,
     pub org_id: i64,
+    /// The admin signs in on the consent page with these; the password is
+    /// stored only as a hash, so this is the one time it can be shown.
+    pub admin_email: String,
+    pub admin_password: String,
 }
 
 pub struct OrgCtx {
@@ -112,6 +116,8 @@ impl App {
             client_secret: b.client.client_secret,
             code: b.code,
             org_id: b.org.id,
+            admin_email: b.admin.email,
+            admin_password: b.admin_password,
         });
         let app = App {
             config,

@@ -1,7 +1,8 @@
 //! The control database: orgs, users, OAuth clients, grant codes and tokens.
-//! Every secret is stored as a SHA-256 hash; a leaked database yields no
-//! usable credential.
+//! Every secret is stored as a SHA-256 hash (passwords: Argon2id, see
+//! `password`); a leaked database yields no usable credential.
 
+use crate::password;
 use crate::sqlite::SqliteDb;
 use crate::StoreError;
 use rand::RngCore;
@@ -21,7 +22,7 @@ CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, email TEXT NOT NULL,
     first_name TEXT, last_name TEXT NOT NULL, role TEXT NOT NULL, profile TEXT NOT NULL,
     status TEXT NOT NULL, zuid TEXT NOT NULL, time_zone TEXT NOT NULL,
-    created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL);
+    created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL, password_hash TEXT);
 CREATE TABLE IF NOT EXISTS clients (
     client_id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, org_id INTEGER NOT NULL,
     user_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
@@ -40,6 +41,18 @@ CREATE TABLE IF NOT EXISTS access_tokens (
     revoked INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS access_by_refresh ON access_tokens(refresh_hash);
 "#;
+
+/// Brings a database created by an older zcrm up to `SCHEMA`.
+fn migrate(c: &Connection) -> rusqlite::Result<()> {
+    c.execute_batch(SCHEMA)?;
+    let has_password: bool = c
+        .prepare("SELECT 1 FROM pragma_table_info('users') WHERE name = 'password_hash'")?
+        .exists([])?;
+    if !has_password {
+        c.execute_batch("ALTER TABLE users ADD COLUMN password_hash TEXT;")?;
+    }
+    Ok(())
+}
 
 pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
@@ -121,6 +134,10 @@ pub enum OAuthError {
     InvalidCode,
     InvalidRedirectUri,
     InvalidScope,
+    /// The client may not use this grant (client credentials are for Self Clients).
+    UnauthorizedClient,
+    /// Client credentials without `soid`: Zoho's word for "which org?".
+    MissingOrgInfo,
 }
 
 impl OAuthError {
@@ -131,8 +148,20 @@ impl OAuthError {
             OAuthError::InvalidCode => "invalid_code",
             OAuthError::InvalidRedirectUri => "invalid_redirect_uri",
             OAuthError::InvalidScope => "invalid_scope",
+            OAuthError::UnauthorizedClient => "unauthorized_client",
+            OAuthError::MissingOrgInfo => "missing_org_info",
         }
     }
+}
+
+/// A client as the consent page needs it.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub name: String,
+    /// `self` or `web`.
+    pub kind: String,
+    pub org_id: i64,
+    pub redirect_uris: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -181,12 +210,24 @@ fn user_from_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
     })
 }
 
+/// The client to create: `kind` is `self` or `web`.
+struct ClientSpec<'a> {
+    name: &'a str,
+    kind: &'a str,
+    redirect_uris: &'a str,
+}
+
+const SELF_CLIENT: ClientSpec<'static> = ClientSpec {
+    name: "Self Client",
+    kind: "self",
+    redirect_uris: "",
+};
+
 fn insert_client(
     c: &Connection,
     org_id: i64,
     user_id: i64,
-    kind: &str,
-    redirect_uris: &str,
+    spec: ClientSpec,
     now: i64,
 ) -> Result<NewClient, StoreError> {
     let client_id = format!("1000.{}", random_hex(15).to_uppercase());
@@ -195,7 +236,7 @@ fn insert_client(
         "INSERT INTO clients (client_id, secret_hash, org_id, user_id, name, kind, redirect_uris, created_time)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![client_id, hash(&client_secret), org_id, user_id,
-                if kind == "self" { "Self Client" } else { "Web Client" }, kind, redirect_uris, now],
+                spec.name, spec.kind, spec.redirect_uris, now],
     )?;
     Ok(NewClient {
         client_id,
@@ -224,19 +265,26 @@ fn insert_grant(c: &Connection, g: Grant) -> Result<String, StoreError> {
     Ok(code)
 }
 
+/// An authenticated client: its org, owner and kind (`self` or `web`).
+struct Checked {
+    org: i64,
+    user: i64,
+    kind: String,
+}
+
 /// Checks the client and its secret (constant-time on the hashes).
-fn check_client(c: &Connection, client_id: &str, secret: &str) -> Result<(i64, i64), OAuthErr> {
-    let row: Option<(String, i64, i64)> = c
+fn check_client(c: &Connection, client_id: &str, secret: &str) -> Result<Checked, OAuthErr> {
+    let row: Option<(String, i64, i64, String)> = c
         .query_row(
-            "SELECT secret_hash, org_id, user_id FROM clients WHERE client_id = ?1",
+            "SELECT secret_hash, org_id, user_id, kind FROM clients WHERE client_id = ?1",
             [client_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let (stored, org, user) = row.ok_or(OAuthErr::OAuth(OAuthError::InvalidClient))?;
+    let (stored, org, user, kind) = row.ok_or(OAuthErr::OAuth(OAuthError::InvalidClient))?;
     let given = hash(secret);
     if subtle_eq(stored.as_bytes(), given.as_bytes()) {
-        Ok((org, user))
+        Ok(Checked { org, user, kind })
     } else {
         Err(OAuthErr::OAuth(OAuthError::InvalidClientSecret))
     }
@@ -295,8 +343,21 @@ fn issue_access(
 pub struct Bootstrap {
     pub org: Org,
     pub admin: User,
+    /// In clear only here, to be shown once; the database keeps its hash.
+    pub admin_password: String,
     pub client: NewClient,
     pub code: String,
+}
+
+/// A consent the user gave on the consent page.
+pub struct Approval {
+    pub client_id: String,
+    pub org_id: i64,
+    pub user_id: i64,
+    pub scopes: String,
+    pub redirect_uri: String,
+    pub offline: bool,
+    pub ttl_ms: i64,
 }
 
 pub struct NewOrg<'a> {
@@ -310,7 +371,7 @@ pub struct NewOrg<'a> {
 
 impl Control {
     pub fn open(path: &Path) -> Result<Control, StoreError> {
-        let db = SqliteDb::open(path, |c| c.execute_batch(SCHEMA))?;
+        let db = SqliteDb::open(path, migrate)?;
         Ok(Control { db })
     }
 
@@ -334,6 +395,9 @@ impl Control {
             spec.scopes.to_string(),
         );
         let ttl = spec.code_ttl_ms;
+        // Hashed before the write: Argon2 is slow and the writer is shared.
+        let admin_password = password::generate();
+        let password_hash = password::hash(&admin_password);
         self.db
             .write(move |c| {
                 let exists: i64 = c.query_row("SELECT COUNT(*) FROM orgs", [], |r| r.get(0))?;
@@ -347,15 +411,15 @@ impl Control {
                     params![org_id, zgid, company, edition, tz, "US Dollar - USD", "USD", "$", "US", user_id, now],
                 )?;
                 c.execute(
-                    &format!("INSERT INTO users ({USER_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
+                    &format!("INSERT INTO users ({USER_COLS}, password_hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"),
                     params![user_id, org_id, email, "Admin", "User", "CEO", "Administrator", "active",
-                            (user_id % 1_000_000_000).to_string(), tz, now, now],
+                            (user_id % 1_000_000_000).to_string(), tz, now, now, password_hash],
                 )?;
-                let client = insert_client(c, org_id, user_id, "self", "", now)?;
+                let client = insert_client(c, org_id, user_id, SELF_CLIENT, now)?;
                 let code = insert_grant(c, Grant { client_id: &client.client_id, org_id, user_id, scopes: &scopes, redirect_uri: None, offline: true, expires_at: now + ttl })?;
                 let org = c.query_row(&format!("SELECT {ORG_COLS} FROM orgs WHERE id = ?1"), [org_id], org_from_row)?;
                 let admin = c.query_row(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"), [user_id], user_from_row)?;
-                Ok(Some(Bootstrap { org, admin, client, code }))
+                Ok(Some(Bootstrap { org, admin, admin_password, client, code }))
             })
             .await
     }
@@ -377,7 +441,7 @@ impl Control {
                     )
                     .optional()?
                     .ok_or_else(|| StoreError::Other("no org yet: start the server once".into()))?;
-                let client = insert_client(c, org_id, user_id, "self", "", now)?;
+                let client = insert_client(c, org_id, user_id, SELF_CLIENT, now)?;
                 let code = insert_grant(
                     c,
                     Grant {
@@ -395,80 +459,188 @@ impl Control {
             .await
     }
 
-    /// A web-app client, for the authorization-code flow through `/oauth/v2/auth`.
+    /// A web-app client of the (first) org, for the authorization-code flow
+    /// through `/oauth/v2/auth`; `redirect_uris` are the exact URIs it may use.
     pub async fn web_client(
         &self,
-        redirect_uris: String,
+        name: String,
+        redirect_uris: Vec<String>,
         now: i64,
     ) -> Result<NewClient, StoreError> {
         self.db
             .write(move |c| {
-                let (org_id, user_id): (i64, i64) = c.query_row(
-                    "SELECT id, primary_user FROM orgs ORDER BY created_time LIMIT 1",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )?;
-                insert_client(c, org_id, user_id, "web", &redirect_uris, now)
+                let (org_id, user_id): (i64, i64) = c
+                    .query_row(
+                        "SELECT id, primary_user FROM orgs ORDER BY created_time LIMIT 1",
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?
+                    .ok_or_else(|| StoreError::Other("no org yet: start the server once".into()))?;
+                let uris = redirect_uris.join(",");
+                let spec = ClientSpec {
+                    name: &name,
+                    kind: "web",
+                    redirect_uris: &uris,
+                };
+                insert_client(c, org_id, user_id, spec, now)
             })
             .await
     }
 
-    /// Looks up a client for the consent page: (name, redirect uris).
-    pub fn client_info(
-        &self,
-        client_id: &str,
-    ) -> Result<Option<(String, Vec<String>)>, StoreError> {
+    /// Looks up a client for the consent page.
+    pub fn client_info(&self, client_id: &str) -> Result<Option<ClientInfo>, StoreError> {
         let id = client_id.to_string();
         self.db.read(move |c| {
             Ok(c.query_row(
-                "SELECT name, redirect_uris FROM clients WHERE client_id = ?1",
+                "SELECT name, kind, org_id, redirect_uris FROM clients WHERE client_id = ?1",
                 [id],
                 |r| {
-                    let uris: String = r.get(1)?;
-                    Ok((
-                        r.get(0)?,
-                        uris.split(',')
+                    let uris: String = r.get(3)?;
+                    Ok(ClientInfo {
+                        name: r.get(0)?,
+                        kind: r.get(1)?,
+                        org_id: r.get(2)?,
+                        redirect_uris: uris
+                            .split(',')
                             .filter(|s| !s.is_empty())
                             .map(String::from)
                             .collect(),
-                    ))
+                    })
                 },
             )
             .optional()?)
         })
     }
 
-    /// Issues a grant code after the consent page was approved.
-    pub async fn approve(
+    /// Signs a user in: the active user with this email (any case) whose
+    /// password matches. Deliberately slow (Argon2): call it off the async
+    /// runtime's worker threads.
+    pub fn check_password(&self, email: &str, given: &str) -> Result<Option<User>, StoreError> {
+        let email = email.trim().to_string();
+        let row: Option<(User, Option<String>)> = self.db.read(move |c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT {USER_COLS}, password_hash FROM users
+                     WHERE email = ?1 COLLATE NOCASE AND status = 'active' ORDER BY id LIMIT 1"
+                ),
+                [email],
+                |r| Ok((user_from_row(r)?, r.get(12)?)),
+            )
+            .optional()?)
+        })?;
+        match row {
+            Some((user, Some(phc))) if password::verify(given, &phc) => Ok(Some(user)),
+            Some((_, Some(_))) => Ok(None),
+            _ => {
+                password::burn(given);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Gives a user (by default the first org's primary user) a new random
+    /// password; returns (email, password). The old one stops working.
+    pub async fn reset_password(
         &self,
-        client_id: String,
-        scopes: String,
-        redirect_uri: String,
-        offline: bool,
-        ttl_ms: i64,
-        now: i64,
-    ) -> Result<String, StoreError> {
+        email: Option<String>,
+    ) -> Result<(String, String), StoreError> {
+        let new = password::generate();
+        let phc = password::hash(&new);
         self.db
             .write(move |c| {
-                let (org, user): (i64, i64) = c.query_row(
-                    "SELECT org_id, user_id FROM clients WHERE client_id = ?1",
-                    [&client_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )?;
+                let row: Option<(i64, String)> = match &email {
+                    Some(e) => c
+                        .query_row(
+                            "SELECT id, email FROM users WHERE email = ?1 COLLATE NOCASE ORDER BY id LIMIT 1",
+                            [e.trim()],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .optional()?,
+                    None => c
+                        .query_row(
+                            "SELECT u.id, u.email FROM orgs o JOIN users u ON u.id = o.primary_user
+                             ORDER BY o.created_time LIMIT 1",
+                            [],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .optional()?,
+                };
+                let (id, email) = row.ok_or_else(|| match &email {
+                    Some(e) => StoreError::Other(format!("no user with email {e}")),
+                    None => StoreError::Other("no org yet: start the server once".into()),
+                })?;
+                c.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", params![phc, id])?;
+                Ok((email, new))
+            })
+            .await
+    }
+
+    /// Issues a grant code after `user_id` approved the consent page. Codes
+    /// from the consent page are bound to the redirect URI they were sent to.
+    pub async fn approve(&self, a: Approval, now: i64) -> Result<String, StoreError> {
+        self.db
+            .write(move |c| {
                 insert_grant(
                     c,
                     Grant {
-                        client_id: &client_id,
-                        org_id: org,
-                        user_id: user,
-                        scopes: &scopes,
-                        redirect_uri: Some(&redirect_uri),
-                        offline,
-                        expires_at: now + ttl_ms,
+                        client_id: &a.client_id,
+                        org_id: a.org_id,
+                        user_id: a.user_id,
+                        scopes: &a.scopes,
+                        redirect_uri: Some(&a.redirect_uri),
+                        offline: a.offline,
+                        expires_at: now + a.ttl_ms,
                     },
                 )
             })
             .await
+    }
+
+    /// The client-credentials grant: a Self Client trades its id and secret for
+    /// an access token (never a refresh token) on its own org, named by `soid`
+    /// (`ZohoCRM.<org id or zgid>`). `scopes` is `None` when the request's were
+    /// invalid: the client is authenticated before its request is judged.
+    pub async fn client_credentials(
+        &self,
+        client_id: String,
+        secret: String,
+        scopes: Option<String>,
+        soid: Option<String>,
+        now: i64,
+    ) -> Result<Issued, OAuthErr> {
+        let r = self
+            .db
+            .write(move |c| {
+                let inner = || -> Result<Issued, OAuthErr> {
+                    let Checked { org, user, kind } = check_client(c, &client_id, &secret)?;
+                    if kind != "self" {
+                        return Err(OAuthErr::OAuth(OAuthError::UnauthorizedClient));
+                    }
+                    let (id, zgid): (i64, String) =
+                        c.query_row("SELECT id, zgid FROM orgs WHERE id = ?1", [org], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })?;
+                    let soid = soid.ok_or(OAuthErr::OAuth(OAuthError::MissingOrgInfo))?;
+                    let named = soid.strip_prefix("ZohoCRM.").unwrap_or("");
+                    if named != id.to_string() && named != zgid {
+                        return Err(OAuthErr::OAuth(OAuthError::InvalidClient));
+                    }
+                    let scopes = scopes.ok_or(OAuthErr::OAuth(OAuthError::InvalidScope))?;
+                    let access = issue_access(c, None, &client_id, org, user, &scopes, now)?;
+                    Ok(Issued {
+                        access_token: access,
+                        refresh_token: None,
+                        scopes,
+                    })
+                };
+                Ok(inner())
+            })
+            .await;
+        match r {
+            Ok(inner) => inner,
+            Err(e) => Err(OAuthErr::Store(e)),
+        }
     }
 
     pub async fn exchange_code(
@@ -483,7 +655,7 @@ impl Control {
             .db
             .write(move |c| {
                 let inner = || -> Result<Issued, OAuthErr> {
-                    let (org, user) = check_client(c, &client_id, &secret)?;
+                    let Checked { org, user, .. } = check_client(c, &client_id, &secret)?;
                     let g: Option<(String, String, Option<String>, bool, i64, bool)> = c
                         .query_row(
                             "SELECT client_id, scopes, redirect_uri, offline, expires_at, used FROM grants WHERE code_hash = ?1",
@@ -628,5 +800,59 @@ impl Control {
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_db(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("zcrm-control-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("control.db")
+    }
+
+    #[tokio::test]
+    async fn older_database_gains_password_column_and_admin_signs_in() {
+        let path = temp_db("migrate");
+        // The users table as zcrm created it before passwords.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE users (
+                    id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, email TEXT NOT NULL,
+                    first_name TEXT, last_name TEXT NOT NULL, role TEXT NOT NULL, profile TEXT NOT NULL,
+                    status TEXT NOT NULL, zuid TEXT NOT NULL, time_zone TEXT NOT NULL,
+                    created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL);",
+            )
+            .unwrap();
+        let control = Control::open(&path).unwrap();
+        let spec = NewOrg {
+            company_name: "Zylker",
+            edition: "Enterprise",
+            time_zone: "UTC",
+            admin_email: "admin@zylker.example",
+            scopes: "ZohoCRM.org.READ",
+            code_ttl_ms: 60_000,
+        };
+        let boot = control.bootstrap(spec, 1, [10, 20]).await.unwrap().unwrap();
+        let pw = boot.admin_password;
+        let who = control.check_password("Admin@Zylker.example", &pw).unwrap();
+        assert_eq!(who.map(|u| u.id), Some(20));
+        assert!(control
+            .check_password("admin@zylker.example", "nope")
+            .unwrap()
+            .is_none());
+        assert!(control
+            .check_password("x@zylker.example", &pw)
+            .unwrap()
+            .is_none());
+        let (email, new) = control.reset_password(None).await.unwrap();
+        assert_eq!(email, "admin@zylker.example");
+        assert!(control.check_password(&email, &pw).unwrap().is_none());
+        assert!(control.check_password(&email, &new).unwrap().is_some());
+        control.close();
     }
 }

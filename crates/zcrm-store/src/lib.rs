@@ -2,6 +2,7 @@
 //! record tables, one typed column per field.
 
 pub mod control;
+pub mod password;
 pub mod records;
 pub mod schema;
 pub mod sqlite;

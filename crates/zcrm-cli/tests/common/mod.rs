@@ -23,6 +23,8 @@ pub struct TestServer {
     pub http: Client,
     /// From the first-start banner.
     pub boot_client: (String, String, String),
+    /// (email, password) of the admin, from the first-start banner.
+    pub admin: (String, String),
     port: u16,
 }
 
@@ -94,6 +96,14 @@ impl TestServer {
             field_after(&lines, "client_secret:"),
             field_after(&lines, "grant code:"),
         );
+        let admin = (
+            field_after(&lines, "admin email:"),
+            field_after(&lines, "admin password:"),
+        );
+        assert!(
+            !admin.0.is_empty() && !admin.1.is_empty(),
+            "banner names the admin: {lines:?}"
+        );
         TestServer {
             url: format!("http://{addr}"),
             dir,
@@ -103,6 +113,7 @@ impl TestServer {
                 .build()
                 .unwrap(),
             boot_client: boot,
+            admin,
             port,
         }
     }
@@ -151,6 +162,52 @@ impl TestServer {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Runs `zcrm admin <args> --data-dir DIR`; returns its stdout, or its
+    /// stderr as the error.
+    pub fn admin_cmd(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new(bin())
+            .arg("admin")
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .output()
+            .unwrap();
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// `zcrm admin client` → (client_id, client_secret) of a new web-app client.
+    pub fn web_client(&self, redirect_uris: &str, name: &str) -> (String, String) {
+        let out = self
+            .admin_cmd(&[
+                "client",
+                "--redirect-uri",
+                redirect_uris,
+                "--name",
+                name,
+                "--json",
+            ])
+            .expect("admin client");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        (
+            v["client_id"].as_str().unwrap().to_string(),
+            v["client_secret"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// A client that shows redirects instead of following them, as an
+    /// integration's test sees the consent page's answers.
+    pub fn browser(&self) -> Client {
+        Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
     }
 
     pub async fn oauth(&self, params: &[(&str, &str)]) -> Resp {

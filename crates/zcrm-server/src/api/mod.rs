@@ -1,6 +1,8 @@
 //! Routing: one module per API area; find the handler from the URL.
 
 mod apis;
+mod consent;
+mod html;
 mod metadata;
 mod oauth;
 mod params;
@@ -63,6 +65,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/__zcrm/health", get(health))
         .route("/__zcrm/clock/advance", post(advance_clock))
+        .route("/oauth/v2/auth", get(consent::show).post(consent::decide))
         .route("/oauth/v2/token", post(oauth::token))
         .route("/oauth/v2/token/revoke", post(oauth::revoke))
         .merge(crm)

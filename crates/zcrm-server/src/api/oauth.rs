@@ -1,5 +1,6 @@
-//! The accounts server: `POST /oauth/v2/token` (authorization-code and
-//! refresh-token grants) and `POST /oauth/v2/token/revoke`. Parameters come in
+//! The accounts server: `POST /oauth/v2/token` (authorization-code,
+//! refresh-token and client-credentials grants) and `POST /oauth/v2/token/revoke`.
+//! The consent page, `/oauth/v2/auth`, is in `consent`. Parameters come in
 //! the query string, an urlencoded form or multipart form data (Zoho's SDKs use
 //! each); failures answer as Zoho Accounts does, `{"error":"…"}` with HTTP 200.
 
@@ -11,10 +12,11 @@ use axum::response::Response;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
+use zcrm_core::scope::Scopes;
 use zcrm_store::control::{Issued, OAuthErr, ACCESS_TTL_MS};
 
 /// Collects parameters from the query string and whichever body form was sent.
-async fn params(req: Request) -> HashMap<String, String> {
+pub(super) async fn params(req: Request) -> HashMap<String, String> {
     let mut out: HashMap<String, String> = req
         .uri()
         .query()
@@ -86,6 +88,14 @@ pub async fn token(State(app): State<Arc<App>>, req: Request) -> Result<Response
                 return Ok(oauth_error("invalid_code"));
             };
             app.control.refresh(client_id, secret, refresh, now).await
+        }
+        Some("client_credentials") => {
+            let scopes = get("scope")
+                .and_then(|s| Scopes::parse_request(&s).ok())
+                .map(|s| s.to_list());
+            app.control
+                .client_credentials(client_id, secret, scopes, get("soid"), now)
+                .await
         }
         _ => return Ok(oauth_error("unsupported_grant_type")),
     };
