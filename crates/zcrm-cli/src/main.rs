@@ -8,6 +8,7 @@ use zcrm_core::clock::Clock;
 use zcrm_core::scope::Scopes;
 use zcrm_server::{Config, Server};
 use zcrm_store::control::Control;
+use zcrm_store::Backend;
 
 #[derive(Parser)]
 #[command(
@@ -34,9 +35,8 @@ struct ServeArgs {
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, env = "ZCRM_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Where the databases live; created if missing.
-    #[arg(long, env = "ZCRM_DATA_DIR", default_value = "./zcrm-data")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    storage: Storage,
     /// Base URL clients reach this server at; reported as `api_domain` in token
     /// responses. Default: http://<listen address>.
     #[arg(long, env = "ZCRM_PUBLIC_URL")]
@@ -58,12 +58,27 @@ struct ServeArgs {
     test_clock: bool,
 }
 
+/// Where the data lives; the same flags for `serve` and every `admin` command.
+#[derive(Args)]
+struct Storage {
+    /// Where the SQLite databases (and, later, files) live; created if missing.
+    #[arg(long, env = "ZCRM_DATA_DIR", default_value = "./zcrm-data")]
+    data_dir: PathBuf,
+    /// Run on PostgreSQL instead of SQLite: postgres://user@host:port/database.
+    /// Several nodes may share one database.
+    #[arg(long, env = "ZCRM_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Most PostgreSQL connections this process opens.
+    #[arg(long, env = "ZCRM_DB_POOL_SIZE", default_value_t = 16)]
+    db_pool_size: usize,
+}
+
 #[derive(Subcommand)]
 enum Admin {
     /// Create a Self Client and a grant code for the given scopes.
     SelfClient {
-        #[arg(long, env = "ZCRM_DATA_DIR", default_value = "./zcrm-data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
         /// Comma-separated scopes, e.g. ZohoCRM.modules.ALL,ZohoCRM.settings.ALL
         #[arg(long)]
         scope: String,
@@ -76,8 +91,8 @@ enum Admin {
     },
     /// Create a web-app client for the consent page (`/oauth/v2/auth`).
     Client {
-        #[arg(long, env = "ZCRM_DATA_DIR", default_value = "./zcrm-data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
         /// Comma-separated redirect URIs the client may use, matched exactly.
         #[arg(long, required = true)]
         redirect_uri: String,
@@ -90,8 +105,8 @@ enum Admin {
     },
     /// Give a user (default: the admin) a new random password and print it.
     Password {
-        #[arg(long, env = "ZCRM_DATA_DIR", default_value = "./zcrm-data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
         /// The user's email; default the org's primary user.
         #[arg(long)]
         email: Option<String>,
@@ -123,9 +138,10 @@ fn redirect_uris(list: &str) -> anyhow::Result<Vec<String>> {
     Ok(uris)
 }
 
-fn open_control(data_dir: &std::path::Path) -> anyhow::Result<Control> {
-    Control::open(&data_dir.join("control.db"))
-        .with_context(|| format!("opening {}", data_dir.display()))
+async fn open_control(s: &Storage) -> anyhow::Result<Control> {
+    let backend = Backend::connect(&s.data_dir, s.database_url.as_deref(), s.db_pool_size)
+        .with_context(|| format!("opening {}", s.data_dir.display()))?;
+    Ok(backend.control().await?)
 }
 
 async fn shutdown_signal() {
@@ -149,7 +165,9 @@ async fn shutdown_signal() {
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let config = Config {
         listen: a.listen,
-        data_dir: a.data_dir,
+        data_dir: a.storage.data_dir,
+        database_url: a.storage.database_url,
+        db_pool_size: a.storage.db_pool_size,
         public_url: a.public_url,
         time_zone: a.time_zone,
         company_name: a.company_name,
@@ -193,7 +211,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
 async fn admin(cmd: Admin) -> anyhow::Result<()> {
     match cmd {
         Admin::SelfClient {
-            data_dir,
+            storage,
             scope,
             expiry,
             json,
@@ -203,7 +221,7 @@ async fn admin(cmd: Admin) -> anyhow::Result<()> {
             if scopes.0.is_empty() {
                 anyhow::bail!("--scope needs at least one scope");
             }
-            let control = open_control(&data_dir)?;
+            let control = open_control(&storage).await?;
             let now = Clock::new().now_ms();
             let (client, code) = control
                 .self_client(scope.replace(' ', ""), expiry as i64 * 1000, now)
@@ -223,13 +241,13 @@ async fn admin(cmd: Admin) -> anyhow::Result<()> {
             Ok(())
         }
         Admin::Client {
-            data_dir,
+            storage,
             redirect_uri,
             name,
             json,
         } => {
             let uris = redirect_uris(&redirect_uri)?;
-            let control = open_control(&data_dir)?;
+            let control = open_control(&storage).await?;
             let now = Clock::new().now_ms();
             let client = control.web_client(name, uris, now).await?;
             control.close();
@@ -246,8 +264,8 @@ async fn admin(cmd: Admin) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Admin::Password { data_dir, email } => {
-            let control = open_control(&data_dir)?;
+        Admin::Password { storage, email } => {
+            let control = open_control(&storage).await?;
             let (email, password) = control.reset_password(email).await?;
             control.close();
             println!("admin email:    {email}\nadmin password: {password}");

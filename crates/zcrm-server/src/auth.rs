@@ -41,13 +41,13 @@ pub async fn layer(
     mut req: Request,
     next: Next,
 ) -> Response {
-    match authorize(&app, matched, &params, &mut req) {
+    match authorize(&app, matched, &params, &mut req).await {
         Ok(()) => next.run(req).await,
         Err(e) => HttpError(e).into_response(),
     }
 }
 
-fn authorize(
+async fn authorize(
     app: &Arc<App>,
     matched: Option<MatchedPath>,
     params: &RawPathParams,
@@ -60,7 +60,8 @@ fn authorize(
         None => {
             let info = app
                 .control
-                .authenticate(token, now)?
+                .authenticate(token, now)
+                .await?
                 .ok_or_else(|| ApiError::new(Code::InvalidToken))?;
             let entry = CachedToken {
                 org_id: info.org_id,
@@ -100,7 +101,7 @@ fn authorize(
     if !scopes.allows(&wanted) {
         return Err(ApiError::new(Code::OauthScopeMismatch));
     }
-    let org = app.org(info.org_id)?;
+    let org = app.org(info.org_id).await?;
     if let Some(m) = module {
         req.extensions_mut().insert(PathModule(m));
     }

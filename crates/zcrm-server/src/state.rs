@@ -12,6 +12,7 @@ use zcrm_core::meta::Catalog;
 use zcrm_core::ApiError;
 use zcrm_store::control::{Control, NewOrg, Org, User};
 use zcrm_store::records::OrgStore;
+use zcrm_store::Backend;
 
 /// Scopes of the Self Client created on first start: everything zcrm serves.
 pub const BOOTSTRAP_SCOPES: &str = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.ALL,ZohoCRM.org.ALL,ZohoCRM.coql.READ,ZohoCRM.bulk.ALL,ZohoCRM.notifications.ALL,ZohoCRM.mass_update.ALL,ZohoCRM.composite_requests.CUSTOM,ZohoCRM.apis.READ,ZohoFiles.files.ALL,ZohoSearch.securesearch.READ";
@@ -30,6 +31,10 @@ pub struct Config {
     pub admin_email: String,
     /// Lets `POST /__zcrm/clock/advance` move time (tests and sandboxes only).
     pub test_clock: bool,
+    /// `postgres://…` runs on PostgreSQL; `None` on SQLite files in `data_dir`.
+    pub database_url: Option<String>,
+    /// Most PostgreSQL connections this node opens.
+    pub db_pool_size: usize,
 }
 
 /// Printed once, when the data dir was empty.
@@ -68,6 +73,7 @@ pub struct App {
     pub config: Config,
     pub public_url: String,
     pub control: Control,
+    pub backend: Backend,
     pub catalog: Arc<Catalog>,
     pub clock: Arc<Clock>,
     pub ids: IdGen,
@@ -80,10 +86,15 @@ impl App {
         config: Config,
         addr: SocketAddr,
     ) -> anyhow::Result<(App, Option<FirstStart>)> {
-        std::fs::create_dir_all(config.data_dir.join("orgs"))
+        std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
         let catalog = Arc::new(Catalog::standard().map_err(anyhow::Error::msg)?);
-        let control = Control::open(&config.data_dir.join("control.db"))?;
+        let backend = Backend::connect(
+            &config.data_dir,
+            config.database_url.as_deref(),
+            config.db_pool_size,
+        )?;
+        let control = backend.control().await?;
         let clock = Arc::new(Clock::new());
         let ids = IdGen::new(rand::random());
         let public_url = config
@@ -123,6 +134,7 @@ impl App {
             config,
             public_url,
             control,
+            backend,
             catalog,
             clock,
             ids,
@@ -130,8 +142,8 @@ impl App {
             orgs: Mutex::new(HashMap::new()),
         };
         // Open every org now so a broken data dir fails at start, not on first call.
-        for org in app.control.orgs()? {
-            app.org(org.id)?;
+        for org in app.control.orgs().await? {
+            app.org(org.id).await?;
         }
         Ok((app, first))
     }
@@ -140,30 +152,21 @@ impl App {
         self.clock.now_ms()
     }
 
-    pub fn org(&self, org_id: i64) -> Result<Arc<OrgCtx>, ApiError> {
-        let mut orgs = self
-            .orgs
-            .lock()
-            .map_err(|_| ApiError::internal("org map poisoned"))?;
-        if let Some(o) = orgs.get(&org_id) {
-            return Ok(o.clone());
+    /// The org's context, opening its store on first use.
+    pub async fn org(&self, org_id: i64) -> Result<Arc<OrgCtx>, ApiError> {
+        if let Some(o) = self.orgs.lock().ok().and_then(|m| m.get(&org_id).cloned()) {
+            return Ok(o);
         }
         let org = self
             .control
-            .orgs()?
+            .orgs()
+            .await?
             .into_iter()
             .find(|o| o.id == org_id)
             .ok_or_else(|| ApiError::internal(format!("org {org_id} missing")))?;
         let tz = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
-        let store = OrgStore::open(
-            &self
-                .config
-                .data_dir
-                .join("orgs")
-                .join(format!("{org_id}.db")),
-            self.catalog.clone(),
-        )?;
-        let users = self.control.users(org_id)?;
+        let store = self.backend.org_store(org_id, self.catalog.clone()).await?;
+        let users = self.control.users(org_id).await?;
         let ids: HashSet<i64> = users.iter().map(|u| u.id).collect();
         let ctx = Arc::new(OrgCtx {
             org,
@@ -172,8 +175,12 @@ impl App {
             users: RwLock::new(Arc::new(users)),
             user_ids: RwLock::new(Arc::new(ids)),
         });
-        orgs.insert(org_id, ctx.clone());
-        Ok(ctx)
+        let mut orgs = self
+            .orgs
+            .lock()
+            .map_err(|_| ApiError::internal("org map poisoned"))?;
+        // Two first calls may race here; the first one opened wins.
+        Ok(orgs.entry(org_id).or_insert(ctx).clone())
     }
 
     pub fn close(&self) {

@@ -2,13 +2,13 @@
 //! Every secret is stored as a SHA-256 hash (passwords: Argon2id, see
 //! `password`); a leaked database yields no usable credential.
 
+use crate::args;
+use crate::db::{Conn, ConnExt, Db, DbRow, Dialect};
 use crate::password;
-use crate::sqlite::SqliteDb;
 use crate::StoreError;
 use rand::RngCore;
-use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
-use std::path::Path;
+use std::sync::Arc;
 
 pub const ACCESS_TTL_MS: i64 = 3_600_000;
 
@@ -42,14 +42,25 @@ CREATE TABLE IF NOT EXISTS access_tokens (
 CREATE INDEX IF NOT EXISTS access_by_refresh ON access_tokens(refresh_hash);
 "#;
 
-/// Brings a database created by an older zcrm up to `SCHEMA`.
-fn migrate(c: &Connection) -> rusqlite::Result<()> {
-    c.execute_batch(SCHEMA)?;
-    let has_password: bool = c
-        .prepare("SELECT 1 FROM pragma_table_info('users') WHERE name = 'password_hash'")?
-        .exists([])?;
-    if !has_password {
-        c.execute_batch("ALTER TABLE users ADD COLUMN password_hash TEXT;")?;
+/// Creates the control tables, or brings a database created by an older zcrm
+/// up to `SCHEMA`. On PostgreSQL they live in their own schema, and an advisory
+/// lock keeps nodes that start together from racing.
+pub fn migrate(c: &mut dyn Conn) -> Result<(), StoreError> {
+    let d = c.dialect();
+    if d == Dialect::Postgres {
+        let schema = crate::pg::CONTROL_SCHEMA;
+        c.exec(
+            "SELECT pg_advisory_xact_lock(hashtext(?1)::bigint)",
+            &args![schema],
+        )?;
+        c.batch(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}; SET LOCAL search_path TO {schema};"
+        ))?;
+    }
+    c.batch(&SCHEMA.replace("INTEGER", d.int()))?;
+    let columns = crate::schema::existing_columns(c, crate::pg::CONTROL_SCHEMA, "users")?;
+    if !columns.iter().any(|n| n == "password_hash") {
+        c.batch("ALTER TABLE users ADD COLUMN password_hash TEXT;")?;
     }
     Ok(())
 }
@@ -171,10 +182,10 @@ pub struct NewClient {
 }
 
 pub struct Control {
-    db: SqliteDb,
+    db: Arc<Db>,
 }
 
-fn org_from_row(r: &rusqlite::Row) -> rusqlite::Result<Org> {
+fn org_from_row(r: &DbRow) -> Result<Org, StoreError> {
     Ok(Org {
         id: r.get(0)?,
         zgid: r.get(1)?,
@@ -193,7 +204,7 @@ fn org_from_row(r: &rusqlite::Row) -> rusqlite::Result<Org> {
 const ORG_COLS: &str = "id, zgid, company_name, edition, time_zone, currency, iso_code, currency_symbol, country_code, primary_user, created_time";
 const USER_COLS: &str = "id, org_id, email, first_name, last_name, role, profile, status, zuid, time_zone, created_time, modified_time";
 
-fn user_from_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
+fn user_from_row(r: &DbRow) -> Result<User, StoreError> {
     Ok(User {
         id: r.get(0)?,
         org_id: r.get(1)?,
@@ -224,7 +235,7 @@ const SELF_CLIENT: ClientSpec<'static> = ClientSpec {
 };
 
 fn insert_client(
-    c: &Connection,
+    c: &mut dyn Conn,
     org_id: i64,
     user_id: i64,
     spec: ClientSpec,
@@ -232,10 +243,10 @@ fn insert_client(
 ) -> Result<NewClient, StoreError> {
     let client_id = format!("1000.{}", random_hex(15).to_uppercase());
     let client_secret = random_hex(21);
-    c.execute(
+    c.exec(
         "INSERT INTO clients (client_id, secret_hash, org_id, user_id, name, kind, redirect_uris, created_time)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![client_id, hash(&client_secret), org_id, user_id,
+        &args![&client_id, hash(&client_secret), org_id, user_id,
                 spec.name, spec.kind, spec.redirect_uris, now],
     )?;
     Ok(NewClient {
@@ -255,12 +266,12 @@ struct Grant<'a> {
     expires_at: i64,
 }
 
-fn insert_grant(c: &Connection, g: Grant) -> Result<String, StoreError> {
+fn insert_grant(c: &mut dyn Conn, g: Grant) -> Result<String, StoreError> {
     let code = format!("1000.{}.{}", random_hex(16), random_hex(16));
-    c.execute(
+    c.exec(
         "INSERT INTO grants (code_hash, client_id, org_id, user_id, scopes, redirect_uri, offline, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![hash(&code), g.client_id, g.org_id, g.user_id, g.scopes, g.redirect_uri, g.offline, g.expires_at],
+        &args![hash(&code), g.client_id, g.org_id, g.user_id, g.scopes, g.redirect_uri, g.offline, g.expires_at],
     )?;
     Ok(code)
 }
@@ -273,14 +284,12 @@ struct Checked {
 }
 
 /// Checks the client and its secret (constant-time on the hashes).
-fn check_client(c: &Connection, client_id: &str, secret: &str) -> Result<Checked, OAuthErr> {
-    let row: Option<(String, i64, i64, String)> = c
-        .query_row(
-            "SELECT secret_hash, org_id, user_id, kind FROM clients WHERE client_id = ?1",
-            [client_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
+fn check_client(c: &mut dyn Conn, client_id: &str, secret: &str) -> Result<Checked, OAuthErr> {
+    let row: Option<(String, i64, i64, String)> = c.query_row(
+        "SELECT secret_hash, org_id, user_id, kind FROM clients WHERE client_id = ?1",
+        &args![client_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
     let (stored, org, user, kind) = row.ok_or(OAuthErr::OAuth(OAuthError::InvalidClient))?;
     let given = hash(secret);
     if subtle_eq(stored.as_bytes(), given.as_bytes()) {
@@ -301,12 +310,6 @@ pub enum OAuthErr {
     Store(StoreError),
 }
 
-impl From<rusqlite::Error> for OAuthErr {
-    fn from(e: rusqlite::Error) -> Self {
-        OAuthErr::Store(e.into())
-    }
-}
-
 impl From<StoreError> for OAuthErr {
     fn from(e: StoreError) -> Self {
         OAuthErr::Store(e)
@@ -314,7 +317,7 @@ impl From<StoreError> for OAuthErr {
 }
 
 fn issue_access(
-    c: &Connection,
+    c: &mut dyn Conn,
     refresh_hash: Option<&str>,
     client_id: &str,
     org: i64,
@@ -323,18 +326,18 @@ fn issue_access(
     now: i64,
 ) -> Result<String, StoreError> {
     let access = new_token();
-    c.execute(
+    c.exec(
         "INSERT INTO access_tokens (hash, refresh_hash, client_id, org_id, user_id, scopes, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![hash(&access), refresh_hash, client_id, org, user, scopes, now + ACCESS_TTL_MS],
+        &args![hash(&access), refresh_hash, client_id, org, user, scopes, now + ACCESS_TTL_MS],
     )?;
     // Zoho keeps at most 15 live access tokens per refresh token; the oldest goes.
     if let Some(rh) = refresh_hash {
-        c.execute(
+        c.exec(
             "DELETE FROM access_tokens WHERE refresh_hash = ?1 AND hash NOT IN
                (SELECT hash FROM access_tokens WHERE refresh_hash = ?1 AND expires_at > ?2
                 ORDER BY expires_at DESC LIMIT 15)",
-            params![rh, now],
+            &args![rh, now],
         )?;
     }
     Ok(access)
@@ -370,8 +373,10 @@ pub struct NewOrg<'a> {
 }
 
 impl Control {
-    pub fn open(path: &Path) -> Result<Control, StoreError> {
-        let db = SqliteDb::open(path, migrate)?;
+    /// Opens the control data on `db` (its own SQLite file, or the shared
+    /// PostgreSQL database), creating or upgrading its tables.
+    pub async fn open(db: Arc<Db>) -> Result<Control, StoreError> {
+        db.write(migrate).await?;
         Ok(Control { db })
     }
 
@@ -400,25 +405,29 @@ impl Control {
         let password_hash = password::hash(&admin_password);
         self.db
             .write(move |c| {
-                let exists: i64 = c.query_row("SELECT COUNT(*) FROM orgs", [], |r| r.get(0))?;
+                let exists: i64 = c.query_row("SELECT COUNT(*) FROM orgs", &[], |r| r.get(0))?.unwrap_or(0);
                 if exists > 0 {
                     return Ok(None);
                 }
                 let [org_id, user_id] = ids;
                 let zgid = (org_id % 1_000_000_000).to_string();
-                c.execute(
+                c.exec(
                     &format!("INSERT INTO orgs ({ORG_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"),
-                    params![org_id, zgid, company, edition, tz, "US Dollar - USD", "USD", "$", "US", user_id, now],
+                    &args![org_id, zgid, company, edition, &tz, "US Dollar - USD", "USD", "$", "US", user_id, now],
                 )?;
-                c.execute(
+                c.exec(
                     &format!("INSERT INTO users ({USER_COLS}, password_hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"),
-                    params![user_id, org_id, email, "Admin", "User", "CEO", "Administrator", "active",
+                    &args![user_id, org_id, email, "Admin", "User", "CEO", "Administrator", "active",
                             (user_id % 1_000_000_000).to_string(), tz, now, now, password_hash],
                 )?;
                 let client = insert_client(c, org_id, user_id, SELF_CLIENT, now)?;
                 let code = insert_grant(c, Grant { client_id: &client.client_id, org_id, user_id, scopes: &scopes, redirect_uri: None, offline: true, expires_at: now + ttl })?;
-                let org = c.query_row(&format!("SELECT {ORG_COLS} FROM orgs WHERE id = ?1"), [org_id], org_from_row)?;
-                let admin = c.query_row(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"), [user_id], user_from_row)?;
+                let org = c
+                    .query_row(&format!("SELECT {ORG_COLS} FROM orgs WHERE id = ?1"), &args![org_id], org_from_row)?
+                    .ok_or(StoreError::Other("org vanished".into()))?;
+                let admin = c
+                    .query_row(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"), &args![user_id], user_from_row)?
+                    .ok_or(StoreError::Other("user vanished".into()))?;
                 Ok(Some(Bootstrap { org, admin, admin_password, client, code }))
             })
             .await
@@ -436,10 +445,9 @@ impl Control {
                 let (org_id, user_id): (i64, i64) = c
                     .query_row(
                         "SELECT id, primary_user FROM orgs ORDER BY created_time LIMIT 1",
-                        [],
+                        &[],
                         |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?
+                    )?
                     .ok_or_else(|| StoreError::Other("no org yet: start the server once".into()))?;
                 let client = insert_client(c, org_id, user_id, SELF_CLIENT, now)?;
                 let code = insert_grant(
@@ -472,10 +480,9 @@ impl Control {
                 let (org_id, user_id): (i64, i64) = c
                     .query_row(
                         "SELECT id, primary_user FROM orgs ORDER BY created_time LIMIT 1",
-                        [],
+                        &[],
                         |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?
+                    )?
                     .ok_or_else(|| StoreError::Other("no org yet: start the server once".into()))?;
                 let uris = redirect_uris.join(",");
                 let spec = ClientSpec {
@@ -489,54 +496,64 @@ impl Control {
     }
 
     /// Looks up a client for the consent page.
-    pub fn client_info(&self, client_id: &str) -> Result<Option<ClientInfo>, StoreError> {
+    pub async fn client_info(&self, client_id: &str) -> Result<Option<ClientInfo>, StoreError> {
         let id = client_id.to_string();
-        self.db.read(move |c| {
-            Ok(c.query_row(
-                "SELECT name, kind, org_id, redirect_uris FROM clients WHERE client_id = ?1",
-                [id],
-                |r| {
-                    let uris: String = r.get(3)?;
-                    Ok(ClientInfo {
-                        name: r.get(0)?,
-                        kind: r.get(1)?,
-                        org_id: r.get(2)?,
-                        redirect_uris: uris
-                            .split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(String::from)
-                            .collect(),
-                    })
-                },
-            )
-            .optional()?)
-        })
+        self.db
+            .read(move |c| {
+                c.query_row(
+                    "SELECT name, kind, org_id, redirect_uris FROM clients WHERE client_id = ?1",
+                    &args![id],
+                    |r| {
+                        let uris: String = r.get(3)?;
+                        Ok(ClientInfo {
+                            name: r.get(0)?,
+                            kind: r.get(1)?,
+                            org_id: r.get(2)?,
+                            redirect_uris: uris
+                                .split(',')
+                                .filter(|s| !s.is_empty())
+                                .map(String::from)
+                                .collect(),
+                        })
+                    },
+                )
+            })
+            .await
     }
 
     /// Signs a user in: the active user with this email (any case) whose
-    /// password matches. Deliberately slow (Argon2): call it off the async
-    /// runtime's worker threads.
-    pub fn check_password(&self, email: &str, given: &str) -> Result<Option<User>, StoreError> {
+    /// password matches. Deliberately slow (Argon2): the check runs on a
+    /// blocking thread, and callers should bound how many run at once.
+    pub async fn check_password(
+        &self,
+        email: &str,
+        given: &str,
+    ) -> Result<Option<User>, StoreError> {
         let email = email.trim().to_string();
-        let row: Option<(User, Option<String>)> = self.db.read(move |c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT {USER_COLS}, password_hash FROM users
-                     WHERE email = ?1 COLLATE NOCASE AND status = 'active' ORDER BY id LIMIT 1"
-                ),
-                [email],
-                |r| Ok((user_from_row(r)?, r.get(12)?)),
-            )
-            .optional()?)
-        })?;
-        match row {
-            Some((user, Some(phc))) if password::verify(given, &phc) => Ok(Some(user)),
-            Some((_, Some(_))) => Ok(None),
+        let given = given.to_string();
+        let row: Option<(User, Option<String>)> = self
+            .db
+            .read(move |c| {
+                c.query_row(
+                    &format!(
+                        "SELECT {USER_COLS}, password_hash FROM users
+                     WHERE lower(email) = lower(?1) AND status = 'active' ORDER BY id LIMIT 1"
+                    ),
+                    &args![email],
+                    |r| Ok((user_from_row(r)?, r.get(12)?)),
+                )
+            })
+            .await?;
+        tokio::task::spawn_blocking(move || match row {
+            Some((user, Some(phc))) if password::verify(&given, &phc) => Some(user),
+            Some((_, Some(_))) => None,
             _ => {
-                password::burn(given);
-                Ok(None)
+                password::burn(&given);
+                None
             }
-        }
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("password check failed: {e}")))
     }
 
     /// Gives a user (by default the first org's primary user) a new random
@@ -552,25 +569,23 @@ impl Control {
                 let row: Option<(i64, String)> = match &email {
                     Some(e) => c
                         .query_row(
-                            "SELECT id, email FROM users WHERE email = ?1 COLLATE NOCASE ORDER BY id LIMIT 1",
-                            [e.trim()],
+                            "SELECT id, email FROM users WHERE lower(email) = lower(?1) ORDER BY id LIMIT 1",
+                            &args![e.trim()],
                             |r| Ok((r.get(0)?, r.get(1)?)),
-                        )
-                        .optional()?,
+                        )?,
                     None => c
                         .query_row(
                             "SELECT u.id, u.email FROM orgs o JOIN users u ON u.id = o.primary_user
                              ORDER BY o.created_time LIMIT 1",
-                            [],
+                            &[],
                             |r| Ok((r.get(0)?, r.get(1)?)),
-                        )
-                        .optional()?,
+                        )?,
                 };
                 let (id, email) = row.ok_or_else(|| match &email {
                     Some(e) => StoreError::Other(format!("no user with email {e}")),
                     None => StoreError::Other("no org yet: start the server once".into()),
                 })?;
-                c.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", params![phc, id])?;
+                c.exec("UPDATE users SET password_hash = ?1 WHERE id = ?2", &args![phc, id])?;
                 Ok((email, new))
             })
             .await
@@ -617,10 +632,13 @@ impl Control {
                     if kind != "self" {
                         return Err(OAuthErr::OAuth(OAuthError::UnauthorizedClient));
                     }
-                    let (id, zgid): (i64, String) =
-                        c.query_row("SELECT id, zgid FROM orgs WHERE id = ?1", [org], |r| {
-                            Ok((r.get(0)?, r.get(1)?))
-                        })?;
+                    let (id, zgid): (i64, String) = c
+                        .query_row(
+                            "SELECT id, zgid FROM orgs WHERE id = ?1",
+                            &args![org],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )?
+                        .ok_or(OAuthErr::OAuth(OAuthError::InvalidClient))?;
                     let soid = soid.ok_or(OAuthErr::OAuth(OAuthError::MissingOrgInfo))?;
                     let named = soid.strip_prefix("ZohoCRM.").unwrap_or("");
                     if named != id.to_string() && named != zgid {
@@ -654,15 +672,14 @@ impl Control {
         let r = self
             .db
             .write(move |c| {
-                let inner = || -> Result<Issued, OAuthErr> {
+                let mut inner = || -> Result<Issued, OAuthErr> {
                     let Checked { org, user, .. } = check_client(c, &client_id, &secret)?;
                     let g: Option<(String, String, Option<String>, bool, i64, bool)> = c
                         .query_row(
                             "SELECT client_id, scopes, redirect_uri, offline, expires_at, used FROM grants WHERE code_hash = ?1",
-                            [hash(&code)],
+                            &args![hash(&code)],
                             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-                        )
-                        .optional()?;
+                        )?;
                     let Some((g_client, scopes, g_redirect, offline, expires_at, used)) = g else {
                         return Err(OAuthErr::OAuth(OAuthError::InvalidCode));
                     };
@@ -674,13 +691,13 @@ impl Control {
                             return Err(OAuthErr::OAuth(OAuthError::InvalidRedirectUri));
                         }
                     }
-                    c.execute("UPDATE grants SET used = 1 WHERE code_hash = ?1", [hash(&code)])?;
+                    c.exec("UPDATE grants SET used = 1 WHERE code_hash = ?1", &args![hash(&code)])?;
                     let refresh = if offline {
                         let t = new_token();
-                        c.execute(
+                        c.exec(
                             "INSERT INTO refresh_tokens (hash, client_id, org_id, user_id, scopes, created_time)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                            params![hash(&t), client_id, org, user, scopes, now],
+                            &args![hash(&t), &client_id, org, user, &scopes, now],
                         )?;
                         Some(t)
                     } else {
@@ -710,16 +727,15 @@ impl Control {
         let r = self
             .db
             .write(move |c| {
-                let inner = || -> Result<Issued, OAuthErr> {
+                let mut inner = || -> Result<Issued, OAuthErr> {
                     check_client(c, &client_id, &secret)?;
                     let rh = hash(&refresh_token);
                     let row: Option<(String, i64, i64, String, bool)> = c
                         .query_row(
                             "SELECT client_id, org_id, user_id, scopes, revoked FROM refresh_tokens WHERE hash = ?1",
-                            [&rh],
+                            &args![&rh],
                             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-                        )
-                        .optional()?;
+                        )?;
                     match row {
                         Some((cid, org, user, scopes, false)) if cid == client_id => {
                             let access = issue_access(c, Some(&rh), &client_id, org, user, &scopes, now)?;
@@ -743,63 +759,64 @@ impl Control {
         self.db
             .write(move |c| {
                 let h = hash(&token);
-                let n = c.execute("UPDATE refresh_tokens SET revoked = 1 WHERE hash = ?1 AND revoked = 0", [&h])?;
-                let m = c.execute(
+                let n = c.exec("UPDATE refresh_tokens SET revoked = 1 WHERE hash = ?1 AND revoked = 0", &args![&h])?;
+                let m = c.exec(
                     "UPDATE access_tokens SET revoked = 1 WHERE (hash = ?1 OR refresh_hash = ?1) AND revoked = 0",
-                    [&h],
+                    &args![&h],
                 )?;
                 Ok(n + m > 0)
             })
             .await
     }
 
-    pub fn authenticate(
+    pub async fn authenticate(
         &self,
         access_token: &str,
         now: i64,
     ) -> Result<Option<TokenInfo>, StoreError> {
         let h = hash(access_token);
-        self.db.read(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT org_id, user_id, client_id, scopes, expires_at FROM access_tokens
-                 WHERE hash = ?1 AND revoked = 0 AND expires_at > ?2",
-            )?;
-            Ok(st
-                .query_row(params![h, now], |r| {
-                    Ok(TokenInfo {
-                        org_id: r.get(0)?,
-                        user_id: r.get(1)?,
-                        client_id: r.get(2)?,
-                        scopes: r.get(3)?,
-                        expires_at: r.get(4)?,
-                    })
-                })
-                .optional()?)
-        })
+        self.db
+            .read(move |c| {
+                c.query_row(
+                    "SELECT org_id, user_id, client_id, scopes, expires_at FROM access_tokens
+                     WHERE hash = ?1 AND revoked = 0 AND expires_at > ?2",
+                    &args![h, now],
+                    |r| {
+                        Ok(TokenInfo {
+                            org_id: r.get(0)?,
+                            user_id: r.get(1)?,
+                            client_id: r.get(2)?,
+                            scopes: r.get(3)?,
+                            expires_at: r.get(4)?,
+                        })
+                    },
+                )
+            })
+            .await
     }
 
-    pub fn orgs(&self) -> Result<Vec<Org>, StoreError> {
-        self.db.read(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {ORG_COLS} FROM orgs ORDER BY created_time"
-            ))?;
-            let rows = st
-                .query_map([], org_from_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
+    pub async fn orgs(&self) -> Result<Vec<Org>, StoreError> {
+        self.db
+            .read(|c| {
+                c.query_map(
+                    &format!("SELECT {ORG_COLS} FROM orgs ORDER BY created_time"),
+                    &[],
+                    org_from_row,
+                )
+            })
+            .await
     }
 
-    pub fn users(&self, org_id: i64) -> Result<Vec<User>, StoreError> {
-        self.db.read(move |c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {USER_COLS} FROM users WHERE org_id = ?1 ORDER BY id"
-            ))?;
-            let rows = st
-                .query_map([org_id], user_from_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
+    pub async fn users(&self, org_id: i64) -> Result<Vec<User>, StoreError> {
+        self.db
+            .read(move |c| {
+                c.query_map(
+                    &format!("SELECT {USER_COLS} FROM users WHERE org_id = ?1 ORDER BY id"),
+                    &args![org_id],
+                    user_from_row,
+                )
+            })
+            .await
     }
 }
 
@@ -818,7 +835,7 @@ mod tests {
     async fn older_database_gains_password_column_and_admin_signs_in() {
         let path = temp_db("migrate");
         // The users table as zcrm created it before passwords.
-        Connection::open(&path)
+        rusqlite::Connection::open(&path)
             .unwrap()
             .execute_batch(
                 "CREATE TABLE users (
@@ -828,7 +845,8 @@ mod tests {
                     created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL);",
             )
             .unwrap();
-        let control = Control::open(&path).unwrap();
+        let db = crate::sqlite::SqliteDb::open(&path, |_| Ok(())).unwrap();
+        let control = Control::open(Arc::new(Db::Sqlite(db))).await.unwrap();
         let spec = NewOrg {
             company_name: "Zylker",
             edition: "Enterprise",
@@ -839,20 +857,29 @@ mod tests {
         };
         let boot = control.bootstrap(spec, 1, [10, 20]).await.unwrap().unwrap();
         let pw = boot.admin_password;
-        let who = control.check_password("Admin@Zylker.example", &pw).unwrap();
+        let who = control
+            .check_password("Admin@Zylker.example", &pw)
+            .await
+            .unwrap();
         assert_eq!(who.map(|u| u.id), Some(20));
         assert!(control
             .check_password("admin@zylker.example", "nope")
+            .await
             .unwrap()
             .is_none());
         assert!(control
             .check_password("x@zylker.example", &pw)
+            .await
             .unwrap()
             .is_none());
         let (email, new) = control.reset_password(None).await.unwrap();
         assert_eq!(email, "admin@zylker.example");
-        assert!(control.check_password(&email, &pw).unwrap().is_none());
-        assert!(control.check_password(&email, &new).unwrap().is_some());
+        assert!(control.check_password(&email, &pw).await.unwrap().is_none());
+        assert!(control
+            .check_password(&email, &new)
+            .await
+            .unwrap()
+            .is_some());
         control.close();
     }
 }

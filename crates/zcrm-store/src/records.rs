@@ -1,38 +1,17 @@
-//! Records of one org: its own SQLite file, one table per module. Writes check
-//! lookups and unique fields inside the writer's transaction, so what is checked
-//! is what is committed.
+//! Records of one org, one table per module: in the org's own SQLite file, or
+//! in the org's own PostgreSQL schema. Writes check lookups and unique fields
+//! inside the write transaction, so what is checked is what is committed; a
+//! unique index backs the check against writers on other nodes.
 
+use crate::db::{int, opt_int, opt_text, Conn, Db, Dialect};
 use crate::schema::{self, col, module_col};
-use crate::sqlite::SqliteDb;
 use crate::StoreError;
-use rusqlite::types::{Value as DbValue, ValueRef};
-use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::Arc;
 use zcrm_core::meta::{Catalog, Field, Module};
 use zcrm_core::value::{Checked, SqlValue};
 use zcrm_core::{ApiError, Code};
-
-fn to_db(v: &SqlValue) -> DbValue {
-    match v {
-        SqlValue::Null => DbValue::Null,
-        SqlValue::Int(i) => DbValue::Integer(*i),
-        SqlValue::Real(f) => DbValue::Real(*f),
-        SqlValue::Text(s) => DbValue::Text(s.clone()),
-    }
-}
-
-fn from_db(v: ValueRef) -> SqlValue {
-    match v {
-        ValueRef::Null => SqlValue::Null,
-        ValueRef::Integer(i) => SqlValue::Int(i),
-        ValueRef::Real(f) => SqlValue::Real(f),
-        ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(_) => SqlValue::Null,
-    }
-}
 
 /// One record to write: checked values by field index, and where it sat in the request.
 #[derive(Debug, Clone)]
@@ -110,15 +89,21 @@ pub struct DeletedRow {
 type SelectCache = std::collections::HashMap<(String, Vec<usize>), Arc<str>>;
 
 pub struct OrgStore {
-    db: SqliteDb,
+    db: Arc<Db>,
     catalog: Arc<Catalog>,
+    /// Qualifies table names: `""` for an org's own SQLite file, `org_<id>.` for its PostgreSQL schema.
+    prefix: Arc<str>,
     /// SELECT lists by (module, fields): built once, reused by every read.
     selects: std::sync::RwLock<SelectCache>,
 }
 
+fn table(prefix: &str, m: &Module) -> String {
+    format!("{prefix}{}", m.table())
+}
+
 /// SELECT expressions for `fields` of `m` (after `id`): each field gives its
 /// value, then for lookups the display name, for multi-module lookups the module.
-fn select_list(catalog: &Catalog, m: &Module, fields: &[usize]) -> String {
+fn select_list(prefix: &str, catalog: &Catalog, m: &Module, fields: &[usize]) -> String {
     let mut out = vec!["t.id".to_string()];
     for &i in fields {
         let f = &m.fields[i];
@@ -134,7 +119,7 @@ fn select_list(catalog: &Catalog, m: &Module, fields: &[usize]) -> String {
                         "WHEN '{}' THEN (SELECT {} FROM {} WHERE id = t.{})",
                         target.api_name,
                         col(&target.display_field),
-                        target.table(),
+                        table(prefix, target),
                         col(&f.api_name)
                     )
                 })
@@ -148,7 +133,7 @@ fn select_list(catalog: &Catalog, m: &Module, fields: &[usize]) -> String {
             out.push(format!(
                 "(SELECT {} FROM {} WHERE id = t.{})",
                 col(&target.display_field),
-                target.table(),
+                table(prefix, target),
                 col(&f.api_name)
             ));
         }
@@ -160,46 +145,41 @@ fn read_row(
     catalog: &Catalog,
     m: &Module,
     fields: &[usize],
-    r: &rusqlite::Row,
-) -> rusqlite::Result<Row> {
-    let id: i64 = r.get(0)?;
-    let mut k = 1;
+    r: Vec<SqlValue>,
+) -> Result<Row, StoreError> {
+    let mut it = r.into_iter();
+    let id = int(&it.next().unwrap_or(SqlValue::Null))?;
     let mut cells = Vec::with_capacity(fields.len());
     for &i in fields {
         let f = &m.fields[i];
-        let value = from_db(r.get_ref(k)?);
-        k += 1;
+        let value = it.next().unwrap_or(SqlValue::Null);
         let mut cell = Cell {
             value,
             name: None,
             module: None,
         };
         if f.is_multi_module() {
-            cell.module = r.get::<_, Option<String>>(k)?;
-            cell.name = r.get::<_, Option<String>>(k + 1).ok().flatten();
-            k += 2;
+            cell.module = it.next().as_ref().and_then(opt_text);
+            cell.name = it.next().as_ref().and_then(opt_text);
         } else if f
             .lookup
             .as_deref()
             .and_then(|n| catalog.module(n))
             .is_some()
         {
-            cell.name = match r.get_ref(k)? {
-                ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
-                _ => None,
-            };
-            k += 1;
+            cell.name = it.next().as_ref().and_then(opt_text);
         }
         cells.push(cell);
     }
     Ok(Row { id, cells })
 }
 
-fn exists(c: &Connection, m: &Module, id: i64) -> rusqlite::Result<bool> {
-    c.prepare_cached(&format!("SELECT 1 FROM {} WHERE id = ?1", m.table()))?
-        .query_row([id], |_| Ok(()))
-        .optional()
-        .map(|o| o.is_some())
+fn exists(c: &mut dyn Conn, prefix: &str, m: &Module, id: i64) -> Result<bool, StoreError> {
+    Ok(c.row(
+        &format!("SELECT 1 FROM {} WHERE id = ?1", table(prefix, m)),
+        &[id.into()],
+    )?
+    .is_some())
 }
 
 fn lookup_error(f: &Field, path: &str) -> ApiError {
@@ -209,9 +189,48 @@ fn lookup_error(f: &Field, path: &str) -> ApiError {
         .message("invalid data")
 }
 
+/// The record already holding `value` in unique field `f`, if any (other than `except`).
+fn find_duplicate(
+    c: &mut dyn Conn,
+    prefix: &str,
+    m: &Module,
+    f: &Field,
+    value: &str,
+    except: i64,
+) -> Result<Option<(i64, Option<i64>)>, StoreError> {
+    let d = c.dialect();
+    let sql = format!(
+        "SELECT id, {} FROM {} WHERE {} = {} AND id != ?2 LIMIT 1",
+        if m.has_owner() {
+            col("Owner")
+        } else {
+            "NULL".into()
+        },
+        table(prefix, m),
+        d.ci(&col(&f.api_name)),
+        d.ci("?1"),
+    );
+    Ok(c.row(&sql, &[value.into(), except.into()])?
+        .map(|r| (int(&r[0]).unwrap_or(0), opt_int(&r[1]))))
+}
+
+fn duplicate_error(m: &Module, f: &Field, path: &str, dup_id: i64, owner: Option<i64>) -> ApiError {
+    let mut rec = json!({"id": dup_id.to_string(), "module": {"api_name": m.api_name, "id": m.id}});
+    if let Some(o) = owner {
+        rec["Owner"] = json!({"id": o.to_string()});
+    }
+    ApiError::new(Code::DuplicateData)
+        .detail("api_name", f.api_name.as_str())
+        .detail("json_path", format!("{path}.{}", f.api_name))
+        .detail("id", dup_id.to_string())
+        .detail("duplicate_record", rec)
+        .detail("more_records", false)
+}
+
 /// Resolves lookups and checks unique fields of one row; returns the columns to write.
 fn prepare_row(
-    c: &Connection,
+    c: &mut dyn Conn,
+    prefix: &str,
     catalog: &Catalog,
     m: &Module,
     row: &WriteRow,
@@ -235,7 +254,7 @@ fn prepare_row(
                     if named.is_some_and(|n| !n.eq_ignore_ascii_case(&target.api_name)) {
                         continue;
                     }
-                    if exists(c, target, id)? {
+                    if exists(c, prefix, target, id)? {
                         found = Some(target.api_name.clone());
                         break;
                     }
@@ -250,39 +269,17 @@ fn prepare_row(
             ));
         } else if let Some(target) = f.lookup.as_deref().and_then(|n| catalog.module(n)) {
             if let Some(id) = v.as_i64() {
-                if !exists(c, target, id)? {
+                if !exists(c, prefix, target, id)? {
                     return Ok(Err(lookup_error(f, &row.json_path)));
                 }
             }
         }
         if f.unique {
             if let Some(s) = v.as_str() {
-                let dup: Option<(i64, Option<i64>)> = c
-                    .prepare_cached(&format!(
-                        "SELECT id, {} FROM {} WHERE {} = ?1 COLLATE NOCASE AND id != ?2 LIMIT 1",
-                        if m.has_owner() {
-                            col("Owner")
-                        } else {
-                            "NULL".into()
-                        },
-                        m.table(),
-                        col(&f.api_name)
-                    ))?
-                    .query_row(rusqlite::params![s, row.id.unwrap_or(0)], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
-                    .optional()?;
-                if let Some((dup_id, owner)) = dup {
-                    let mut rec = json!({"id": dup_id.to_string(), "module": {"api_name": m.api_name, "id": m.id}});
-                    if let Some(o) = owner {
-                        rec["Owner"] = json!({"id": o.to_string()});
-                    }
-                    return Ok(Err(ApiError::new(Code::DuplicateData)
-                        .detail("api_name", f.api_name.as_str())
-                        .detail("json_path", format!("{}.{}", row.json_path, f.api_name))
-                        .detail("id", dup_id.to_string())
-                        .detail("duplicate_record", rec)
-                        .detail("more_records", false)));
+                if let Some((dup_id, owner)) =
+                    find_duplicate(c, prefix, m, f, s, row.id.unwrap_or(0))?
+                {
+                    return Ok(Err(duplicate_error(m, f, &row.json_path, dup_id, owner)));
                 }
             }
         }
@@ -291,13 +288,73 @@ fn prepare_row(
     Ok(Ok(cols))
 }
 
+/// Placeholders `?1, ?2 … ?n`.
+fn marks(from: usize, n: usize) -> Vec<String> {
+    (from..from + n).map(|i| format!("?{i}")).collect()
+}
+
+/// Runs a write of one row. Where a unique index could refuse it (a writer on
+/// another node won a race the check above could not see), the row runs in a
+/// savepoint, so the refusal becomes that row's `DUPLICATE_DATA` and the rest
+/// of the batch goes on.
+fn guarded(
+    c: &mut dyn Conn,
+    prefix: &str,
+    m: &Module,
+    row: &WriteRow,
+    sql: &str,
+    args: &[SqlValue],
+) -> Result<Result<(), ApiError>, StoreError> {
+    let unique: Vec<&Field> = m.fields.iter().filter(|f| f.unique).collect();
+    if unique.is_empty() {
+        c.exec(sql, args)?;
+        return Ok(Ok(()));
+    }
+    c.batch("SAVEPOINT row_write")?;
+    match c.exec(sql, args) {
+        Ok(_) => {
+            c.batch("RELEASE SAVEPOINT row_write")?;
+            Ok(Ok(()))
+        }
+        Err(StoreError::Unique) => {
+            c.batch("ROLLBACK TO SAVEPOINT row_write; RELEASE SAVEPOINT row_write")?;
+            for f in unique {
+                let value = row
+                    .values
+                    .iter()
+                    .find(|(i, _)| m.fields[*i].api_name == f.api_name);
+                if let Some(s) = value.and_then(|(_, ch)| ch.value.as_str()) {
+                    if let Some((dup, owner)) =
+                        find_duplicate(c, prefix, m, f, s, row.id.unwrap_or(0))?
+                    {
+                        return Ok(Err(duplicate_error(m, f, &row.json_path, dup, owner)));
+                    }
+                }
+            }
+            Ok(Err(ApiError::new(Code::DuplicateData)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 impl OrgStore {
-    pub fn open(path: &Path, catalog: Arc<Catalog>) -> Result<OrgStore, StoreError> {
-        let cat = catalog.clone();
-        let db = SqliteDb::open(path, move |c| schema::migrate(c, &cat))?;
+    /// Opens an org's store on `db`, creating or extending its tables.
+    pub async fn open(
+        db: Arc<Db>,
+        org_id: i64,
+        catalog: Arc<Catalog>,
+    ) -> Result<OrgStore, StoreError> {
+        let prefix: Arc<str> = match db.dialect() {
+            Dialect::Sqlite => "".into(),
+            Dialect::Postgres => format!("org_{org_id}.").into(),
+        };
+        let (cat, schema_name) = (catalog.clone(), format!("org_{org_id}"));
+        db.write(move |c| schema::migrate(c, &cat, &schema_name))
+            .await?;
         Ok(OrgStore {
             db,
             catalog,
+            prefix,
             selects: Default::default(),
         })
     }
@@ -320,6 +377,7 @@ impl OrgStore {
         new_ids: Vec<i64>,
     ) -> Result<Vec<Result<Saved, ApiError>>, StoreError> {
         let catalog = self.catalog.clone();
+        let prefix = self.prefix.clone();
         self.db
             .write(move |c| {
                 let m = &*module;
@@ -333,8 +391,8 @@ impl OrgStore {
                         }
                     };
                     out.push(match row.id {
-                        None => insert_one(c, &catalog, m, &row, &ctx, new_id)?,
-                        Some(id) => update_one(c, &catalog, m, &row, &ctx, id)?,
+                        None => insert_one(c, &prefix, &catalog, m, &row, &ctx, new_id)?,
+                        Some(id) => update_one(c, &prefix, &catalog, m, &row, &ctx, id)?,
                     });
                 }
                 Ok(out)
@@ -347,7 +405,7 @@ impl OrgStore {
         if let Some(s) = self.selects.read().ok().and_then(|c| c.get(&key).cloned()) {
             return s;
         }
-        let s: Arc<str> = select_list(&self.catalog, m, fields).into();
+        let s: Arc<str> = select_list(&self.prefix, &self.catalog, m, fields).into();
         if let Ok(mut c) = self.selects.write() {
             if c.len() > 10_000 {
                 c.clear();
@@ -357,27 +415,38 @@ impl OrgStore {
         s
     }
 
-    pub fn get(&self, m: &Module, id: i64, fields: &[usize]) -> Result<Option<Row>, StoreError> {
+    pub async fn get(
+        &self,
+        m: &Arc<Module>,
+        id: i64,
+        fields: &[usize],
+    ) -> Result<Option<Row>, StoreError> {
         let sql = format!(
             "SELECT {} FROM {} t WHERE t.id = ?1",
             self.select(m, fields),
-            m.table()
+            table(&self.prefix, m)
         );
-        self.db.read(|c| {
-            Ok(c.prepare_cached(&sql)?
-                .query_row([id], |r| read_row(&self.catalog, m, fields, r))
-                .optional()?)
-        })
+        let (catalog, m, fields) = (self.catalog.clone(), m.clone(), fields.to_vec());
+        self.db
+            .read(move |c| match c.row(&sql, &[id.into()])? {
+                Some(r) => Ok(Some(read_row(&catalog, &m, &fields, r)?)),
+                None => Ok(None),
+            })
+            .await
     }
 
     /// One page of records, plus whether more follow.
-    pub fn list(&self, m: &Module, q: &ListQuery) -> Result<(Vec<Row>, bool), StoreError> {
+    pub async fn list(
+        &self,
+        m: &Arc<Module>,
+        q: &ListQuery,
+    ) -> Result<(Vec<Row>, bool), StoreError> {
         let mut wheres: Vec<String> = Vec::new();
-        let mut args: Vec<DbValue> = Vec::new();
+        let mut args: Vec<SqlValue> = Vec::new();
         if let Some(ids) = &q.ids {
-            let marks = vec!["?"; ids.len()].join(",");
-            wheres.push(format!("t.id IN ({marks})"));
-            args.extend(ids.iter().map(|i| DbValue::Integer(*i)));
+            let ms = marks(args.len() + 1, ids.len());
+            wheres.push(format!("t.id IN ({})", ms.join(",")));
+            args.extend(ids.iter().map(|i| SqlValue::Int(*i)));
         }
         if let (Some(conv), Some(f)) = (q.converted, m.field("Converted__s")) {
             wheres.push(format!(
@@ -387,8 +456,8 @@ impl OrgStore {
             ));
         }
         if let Some(t) = q.modified_since {
-            wheres.push(format!("t.{} > ?", col("Modified_Time")));
-            args.push(DbValue::Integer(t));
+            wheres.push(format!("t.{} > ?{}", col("Modified_Time"), args.len() + 1));
+            args.push(SqlValue::Int(t));
         }
         let order_col = match q.sort_by {
             SortBy::Id => "t.id".to_string(),
@@ -397,28 +466,33 @@ impl OrgStore {
         };
         let dir = if q.desc { "DESC" } else { "ASC" };
         let sql = format!(
-            "SELECT {} FROM {} t {} ORDER BY {order_col} {dir}, t.id {dir} LIMIT ? OFFSET ?",
+            "SELECT {} FROM {} t {} ORDER BY {order_col} {dir}, t.id {dir} LIMIT ?{} OFFSET ?{}",
             self.select(m, &q.fields),
-            m.table(),
+            table(&self.prefix, m),
             if wheres.is_empty() {
                 String::new()
             } else {
                 format!("WHERE {}", wheres.join(" AND "))
-            }
+            },
+            args.len() + 1,
+            args.len() + 2,
         );
-        args.push(DbValue::Integer(q.limit as i64 + 1));
-        args.push(DbValue::Integer(q.offset as i64));
-        self.db.read(|c| {
-            let mut st = c.prepare_cached(&sql)?;
-            let mut rows = st
-                .query_map(params_from_iter(args.iter()), |r| {
-                    read_row(&self.catalog, m, &q.fields, r)
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let more = rows.len() as u64 > q.limit;
-            rows.truncate(q.limit as usize);
-            Ok((rows, more))
-        })
+        args.push(SqlValue::Int(q.limit as i64 + 1));
+        args.push(SqlValue::Int(q.offset as i64));
+        let (catalog, m, fields, limit) =
+            (self.catalog.clone(), m.clone(), q.fields.clone(), q.limit);
+        self.db
+            .read(move |c| {
+                let mut rows = c
+                    .rows(&sql, &args)?
+                    .into_iter()
+                    .map(|r| read_row(&catalog, &m, &fields, r))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let more = rows.len() as u64 > limit;
+                rows.truncate(limit as usize);
+                Ok((rows, more))
+            })
+            .await
     }
 
     /// Moves records to the recycle bin; per-id outcome (`false`: no such record).
@@ -430,18 +504,20 @@ impl OrgStore {
         now: i64,
     ) -> Result<Vec<bool>, StoreError> {
         let catalog = self.catalog.clone();
+        let prefix = self.prefix.clone();
         self.db
             .write(move |c| {
                 let m = &*module;
                 let all: Vec<usize> = (0..m.fields.len()).collect();
-                let sql = format!("SELECT {} FROM {} t WHERE t.id = ?1", select_list(&catalog, m, &all), m.table());
+                let t = table(&prefix, m);
+                let sql = format!("SELECT {} FROM {t} t WHERE t.id = ?1", select_list(&prefix, &catalog, m, &all));
                 let mut out = Vec::with_capacity(ids.len());
                 for id in ids {
-                    let row = c.prepare_cached(&sql)?.query_row([id], |r| read_row(&catalog, m, &all, r)).optional()?;
-                    let Some(row) = row else {
+                    let Some(r) = c.row(&sql, &[id.into()])? else {
                         out.push(false);
                         continue;
                     };
+                    let row = read_row(&catalog, m, &all, r)?;
                     let mut data = Map::new();
                     let mut display = None;
                     let mut created_by = None;
@@ -463,12 +539,24 @@ impl OrgStore {
                         }
                         data.insert(f.api_name.clone(), v);
                     }
-                    c.prepare_cached(
-                        "INSERT OR REPLACE INTO deleted_records (id, module, display_name, deleted_by, deleted_time, created_by, type, data)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'recycle', ?7)",
-                    )?
-                    .execute(rusqlite::params![id, m.api_name, display, user, now, created_by, Value::Object(data).to_string()])?;
-                    c.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", m.table()))?.execute([id])?;
+                    c.exec(
+                        &format!(
+                            "INSERT INTO {prefix}deleted_records (id, module, display_name, deleted_by, deleted_time, created_by, type, data)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'recycle', ?7)
+                             ON CONFLICT (id) DO UPDATE SET deleted_by = excluded.deleted_by,
+                               deleted_time = excluded.deleted_time, data = excluded.data, type = 'recycle'"
+                        ),
+                        &[
+                            id.into(),
+                            m.api_name.as_str().into(),
+                            display.into(),
+                            user.into(),
+                            now.into(),
+                            created_by.into(),
+                            Value::Object(data).to_string().into(),
+                        ],
+                    )?;
+                    c.exec(&format!("DELETE FROM {t} WHERE id = ?1"), &[id.into()])?;
                     out.push(true);
                 }
                 Ok(out)
@@ -477,52 +565,70 @@ impl OrgStore {
     }
 
     /// The recycle bin (and purged entries) of a module, newest first.
-    pub fn deleted(
+    pub async fn deleted(
         &self,
         m: &Module,
         kind: Option<&str>,
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<DeletedRow>, bool), StoreError> {
-        let api = m.api_name.clone();
-        self.db.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT id, display_name, deleted_by, deleted_time, created_by, type FROM deleted_records
-                 WHERE module = ?1 AND (?2 IS NULL OR type = ?2) ORDER BY deleted_time DESC, id DESC LIMIT ?3 OFFSET ?4",
-            )?;
-            let mut rows = st
-                .query_map(rusqlite::params![api, kind, limit as i64 + 1, offset as i64], |r| {
-                    Ok(DeletedRow {
-                        id: r.get(0)?,
-                        display_name: r.get(1)?,
-                        deleted_by: r.get(2)?,
-                        deleted_time: r.get(3)?,
-                        created_by: r.get(4)?,
-                        kind: r.get(5)?,
+        let sql = format!(
+            "SELECT id, display_name, deleted_by, deleted_time, created_by, type FROM {}deleted_records
+             WHERE module = ?1 AND (?2 = '' OR type = ?2) ORDER BY deleted_time DESC, id DESC LIMIT ?3 OFFSET ?4",
+            self.prefix
+        );
+        let args: Vec<SqlValue> = vec![
+            m.api_name.as_str().into(),
+            kind.unwrap_or("").into(),
+            (limit as i64 + 1).into(),
+            (offset as i64).into(),
+        ];
+        self.db
+            .read(move |c| {
+                let mut rows = c
+                    .rows(&sql, &args)?
+                    .into_iter()
+                    .map(|r| {
+                        Ok(DeletedRow {
+                            id: int(&r[0])?,
+                            display_name: opt_text(&r[1]),
+                            deleted_by: int(&r[2])?,
+                            deleted_time: int(&r[3])?,
+                            created_by: opt_int(&r[4]),
+                            kind: opt_text(&r[5]).unwrap_or_default(),
+                        })
                     })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let more = rows.len() as u64 > limit;
-            rows.truncate(limit as usize);
-            Ok((rows, more))
-        })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                let more = rows.len() as u64 > limit;
+                rows.truncate(limit as usize);
+                Ok((rows, more))
+            })
+            .await
     }
 
-    pub fn count(&self, m: &Module) -> Result<i64, StoreError> {
-        let sql = format!("SELECT COUNT(*) FROM {}", m.table());
-        self.db.read(|c| Ok(c.query_row(&sql, [], |r| r.get(0))?))
+    pub async fn count(&self, m: &Module) -> Result<i64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {}", table(&self.prefix, m));
+        self.db
+            .read(move |c| {
+                int(&c
+                    .row(&sql, &[])?
+                    .map(|r| r[0].clone())
+                    .unwrap_or(SqlValue::Int(0)))
+            })
+            .await
     }
 }
 
 fn insert_one(
-    c: &Connection,
+    c: &mut dyn Conn,
+    prefix: &str,
     catalog: &Catalog,
     m: &Module,
     row: &WriteRow,
     ctx: &WriteCtx,
     id: i64,
 ) -> Result<Result<Saved, ApiError>, StoreError> {
-    let mut cols = match prepare_row(c, catalog, m, row, ctx)? {
+    let mut cols = match prepare_row(c, prefix, catalog, m, row, ctx)? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
@@ -543,16 +649,17 @@ fn insert_one(
         cols.push((col(name), v));
     }
     let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
-    let marks = vec!["?"; cols.len() + 1].join(",");
     let sql = format!(
-        "INSERT INTO {} (id, {}) VALUES ({marks})",
-        m.table(),
-        names.join(", ")
+        "INSERT INTO {} (id, {}) VALUES ({})",
+        table(prefix, m),
+        names.join(", "),
+        marks(1, cols.len() + 1).join(",")
     );
-    let mut args = vec![DbValue::Integer(id)];
-    args.extend(cols.iter().map(|(_, v)| to_db(v)));
-    c.prepare_cached(&sql)?
-        .execute(params_from_iter(args.iter()))?;
+    let mut args = vec![SqlValue::Int(id)];
+    args.extend(cols.into_iter().map(|(_, v)| v));
+    if let Err(e) = guarded(c, prefix, m, row, &sql, &args)? {
+        return Ok(Err(e));
+    }
     Ok(Ok(Saved {
         id,
         created_time: ctx.now,
@@ -563,50 +670,62 @@ fn insert_one(
 }
 
 fn update_one(
-    c: &Connection,
+    c: &mut dyn Conn,
+    prefix: &str,
     catalog: &Catalog,
     m: &Module,
     row: &WriteRow,
     ctx: &WriteCtx,
     id: i64,
 ) -> Result<Result<Saved, ApiError>, StoreError> {
-    let current: Option<(i64, i64)> = c
-        .prepare_cached(&format!(
-            "SELECT {}, {} FROM {} WHERE id = ?1",
+    let t = table(prefix, m);
+    let current = c.row(
+        &format!(
+            "SELECT {}, {} FROM {t} WHERE id = ?1",
             col("Created_Time"),
-            col("Created_By"),
-            m.table()
-        ))?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((created_time, created_by)) = current else {
+            col("Created_By")
+        ),
+        &[id.into()],
+    )?;
+    let Some(current) = current else {
         return Ok(Err(ApiError::new(Code::InvalidData)
             .detail("api_name", "id")
             .detail("json_path", format!("{}.id", row.json_path))
             .message("the id given seems to be invalid")));
     };
-    let mut cols = match prepare_row(c, catalog, m, row, ctx)? {
+    let (created_time, created_by) = (int(&current[0])?, int(&current[1])?);
+    let mut cols = match prepare_row(c, prefix, catalog, m, row, ctx)? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
     cols.push((col("Modified_By"), SqlValue::Int(ctx.user)));
     cols.push((col("Modified_Time"), SqlValue::Int(ctx.now)));
-    let sets: Vec<String> = cols.iter().map(|(n, _)| format!("{n} = ?")).collect();
-    let sql = format!("UPDATE {} SET {} WHERE id = ?", m.table(), sets.join(", "));
-    let mut args: Vec<DbValue> = cols.iter().map(|(_, v)| to_db(v)).collect();
-    args.push(DbValue::Integer(id));
-    c.prepare_cached(&sql)?
-        .execute(params_from_iter(args.iter()))?;
+    let sets: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| format!("{n} = ?{}", i + 1))
+        .collect();
+    let sql = format!(
+        "UPDATE {t} SET {} WHERE id = ?{}",
+        sets.join(", "),
+        cols.len() + 1
+    );
+    let mut args: Vec<SqlValue> = cols.into_iter().map(|(_, v)| v).collect();
+    args.push(SqlValue::Int(id));
+    if let Err(e) = guarded(c, prefix, m, row, &sql, &args)? {
+        return Ok(Err(e));
+    }
     // Derived columns follow their sources whichever of them changed.
     if m.field("Full_Name").is_some() && m.field("First_Name").is_some() {
-        c.prepare_cached(&format!(
-            "UPDATE {} SET {fullname} = TRIM(COALESCE({first}, '') || ' ' || COALESCE({last}, '')) WHERE id = ?1",
-            m.table(),
-            fullname = col("Full_Name"),
-            first = col("First_Name"),
-            last = col("Last_Name")
-        ))?
-        .execute([id])?;
+        c.exec(
+            &format!(
+                "UPDATE {t} SET {fullname} = TRIM(COALESCE({first}, '') || ' ' || COALESCE({last}, '')) WHERE id = ?1",
+                fullname = col("Full_Name"),
+                first = col("First_Name"),
+                last = col("Last_Name")
+            ),
+            &[id.into()],
+        )?;
     }
     Ok(Ok(Saved {
         id,

@@ -1,7 +1,8 @@
 //! Tables derived from module metadata. Table and column names come only from
 //! the catalog (API names are `[A-Za-z0-9_]`), never from a request.
 
-use rusqlite::Connection;
+use crate::db::{text, Conn, Dialect};
+use crate::StoreError;
 use zcrm_core::meta::{Catalog, Field, Module, Storage};
 
 pub fn col(name: &str) -> String {
@@ -16,19 +17,19 @@ pub fn module_col(field: &Field) -> String {
     col(&format!("{}$module", field.api_name))
 }
 
-fn sql_type(f: &Field) -> &'static str {
+fn sql_type(d: Dialect, f: &Field) -> &'static str {
     match f.data_type.storage() {
-        Storage::Integer => "INTEGER",
-        Storage::Real => "REAL",
+        Storage::Integer => d.int(),
+        Storage::Real => d.real(),
         Storage::Text | Storage::Json => "TEXT",
     }
 }
 
 /// Every column of a module's table besides `id`: (quoted name, SQL type).
-pub fn columns(m: &Module) -> Vec<(String, &'static str)> {
+pub fn columns(d: Dialect, m: &Module) -> Vec<(String, &'static str)> {
     let mut out = Vec::new();
     for f in &m.fields {
-        out.push((col(&f.api_name), sql_type(f)));
+        out.push((col(&f.api_name), sql_type(d, f)));
         if f.is_multi_module() {
             out.push((module_col(f), "TEXT"));
         }
@@ -36,43 +37,69 @@ pub fn columns(m: &Module) -> Vec<(String, &'static str)> {
     out
 }
 
-pub fn migrate(c: &Connection, catalog: &Catalog) -> rusqlite::Result<()> {
-    c.execute_batch(
-        "CREATE TABLE IF NOT EXISTS deleted_records (
-            id INTEGER PRIMARY KEY, module TEXT NOT NULL, display_name TEXT,
-            deleted_by INTEGER NOT NULL, deleted_time INTEGER NOT NULL,
-            created_by INTEGER, type TEXT NOT NULL, data TEXT NOT NULL);
-         CREATE INDEX IF NOT EXISTS deleted_by_module ON deleted_records(module, deleted_time);",
-    )?;
+pub fn existing_columns(
+    c: &mut dyn Conn,
+    schema: &str,
+    table: &str,
+) -> Result<Vec<String>, StoreError> {
+    let rows = match c.dialect() {
+        Dialect::Sqlite => c.rows("SELECT name FROM pragma_table_info(?1)", &[table.into()])?,
+        Dialect::Postgres => c.rows(
+            "SELECT column_name::text FROM information_schema.columns WHERE table_schema = ?1 AND table_name = ?2",
+            &[schema.into(), table.into()],
+        )?,
+    };
+    rows.iter().map(|r| text(&r[0])).collect()
+}
+
+/// Creates or extends an org's tables. On PostgreSQL they live in `schema`,
+/// and an advisory lock keeps nodes starting together from racing.
+pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), StoreError> {
+    let d = c.dialect();
+    let prefix = match d {
+        Dialect::Sqlite => String::new(),
+        Dialect::Postgres => {
+            c.exec(
+                "SELECT pg_advisory_xact_lock(hashtext(?1)::bigint)",
+                &[schema.into()],
+            )?;
+            c.batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
+            format!("{schema}.")
+        }
+    };
+    let int = d.int();
+    c.batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {prefix}deleted_records (
+            id {int} PRIMARY KEY, module TEXT NOT NULL, display_name TEXT,
+            deleted_by {int} NOT NULL, deleted_time {int} NOT NULL,
+            created_by {int}, type TEXT NOT NULL, data TEXT NOT NULL);
+         CREATE INDEX IF NOT EXISTS deleted_by_module ON {prefix}deleted_records(module, deleted_time);"
+    ))?;
     for m in catalog.modules() {
         let table = m.table();
-        let cols = columns(m);
+        let cols = columns(d, m);
         let defs: Vec<String> = cols.iter().map(|(n, t)| format!("{n} {t}")).collect();
-        c.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY, {});",
+        c.batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {prefix}{table} (id {int} PRIMARY KEY, {});",
             defs.join(", ")
         ))?;
         // A field added to the metadata later becomes a new column.
-        let existing: Vec<String> = {
-            let mut st = c.prepare(&format!("PRAGMA table_info({table})"))?;
-            let names = st.query_map([], |r| r.get::<_, String>(1))?;
-            names.collect::<Result<_, _>>()?
-        };
+        let existing = existing_columns(c, schema, &table)?;
         for (n, t) in &cols {
             if !existing.iter().any(|e| format!("\"{e}\"") == *n) {
-                c.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {n} {t};"))?;
+                c.batch(&format!("ALTER TABLE {prefix}{table} ADD COLUMN {n} {t};"))?;
             }
         }
         for idx in ["Created_Time", "Modified_Time"] {
-            c.execute_batch(&format!(
-                "CREATE INDEX IF NOT EXISTS {table}_{idx} ON {table}({}, id);",
+            c.batch(&format!(
+                "CREATE INDEX IF NOT EXISTS {table}_{idx} ON {prefix}{table}({}, id);",
                 col(idx)
             ))?;
         }
         for f in m.fields.iter().filter(|f| f.unique) {
-            c.execute_batch(&format!(
-                "CREATE UNIQUE INDEX IF NOT EXISTS {table}_u_{n} ON {table}({} COLLATE NOCASE);",
-                col(&f.api_name),
+            c.batch(&format!(
+                "CREATE UNIQUE INDEX IF NOT EXISTS {table}_u_{n} ON {prefix}{table}({});",
+                d.ci(&col(&f.api_name)),
                 n = f.api_name.to_ascii_lowercase()
             ))?;
         }
@@ -81,8 +108,8 @@ pub fn migrate(c: &Connection, catalog: &Catalog) -> rusqlite::Result<()> {
             .iter()
             .filter(|f| f.is_lookup() || f.api_name == "Email")
         {
-            c.execute_batch(&format!(
-                "CREATE INDEX IF NOT EXISTS {table}_i_{n} ON {table}({});",
+            c.batch(&format!(
+                "CREATE INDEX IF NOT EXISTS {table}_i_{n} ON {prefix}{table}({});",
                 col(&f.api_name),
                 n = f.api_name.to_ascii_lowercase()
             ))?;

@@ -3,13 +3,16 @@
 //! commit), each job inside its own savepoint so one failure never touches
 //! another's writes. Readers use a small pool of WAL connections.
 
+use crate::db::{Conn, Dialect};
 use crate::StoreError;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::types::{Value as DbValue, ValueRef};
+use rusqlite::{params_from_iter, Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::thread;
 use tokio::sync::oneshot;
+use zcrm_core::value::SqlValue;
 
 type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> Deliver + Send>;
@@ -46,7 +49,7 @@ impl SqliteDb {
     /// connection before anything else can use it.
     pub fn open(
         path: &Path,
-        init: impl FnOnce(&Connection) -> Result<(), rusqlite::Error>,
+        init: impl FnOnce(&Connection) -> Result<(), StoreError>,
     ) -> Result<SqliteDb, StoreError> {
         let conn = open(path, true)?;
         init(&conn)?;
@@ -71,14 +74,14 @@ impl SqliteDb {
     pub async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<R, StoreError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<Result<R, StoreError>>();
         let job: Job = Box::new(move |conn: &Connection| {
             let result = match conn.execute_batch("SAVEPOINT job") {
                 Err(e) => Err(StoreError::from(e)),
                 Ok(()) => {
-                    let r = f(conn);
+                    let r = f(&mut SqliteConn(conn));
                     let end = if r.is_ok() {
                         "RELEASE job"
                     } else {
@@ -112,14 +115,14 @@ impl SqliteDb {
     /// lookups, one page); they run on the calling thread.
     pub fn read<R>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+        f: impl FnOnce(&mut dyn Conn) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         let conn = self.readers.lock().map_err(|_| StoreError::Closed)?.pop();
         let conn = match conn {
             Some(c) => c,
             None => open(&self.path, false)?,
         };
-        let r = f(&conn);
+        let r = f(&mut SqliteConn(&conn));
         if let Ok(mut pool) = self.readers.lock() {
             if pool.len() < 16 {
                 pool.push(conn);
@@ -179,5 +182,57 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
         for (d, _) in delivers {
             d(committed.clone());
         }
+    }
+}
+
+/// A SQLite connection seen through [`Conn`]; statements are cached per connection.
+pub struct SqliteConn<'a>(pub &'a Connection);
+
+fn to_db(v: &SqlValue) -> DbValue {
+    match v {
+        SqlValue::Null => DbValue::Null,
+        SqlValue::Int(i) => DbValue::Integer(*i),
+        SqlValue::Real(f) => DbValue::Real(*f),
+        SqlValue::Text(s) => DbValue::Text(s.clone()),
+    }
+}
+
+fn from_db(v: ValueRef) -> SqlValue {
+    match v {
+        ValueRef::Null => SqlValue::Null,
+        ValueRef::Integer(i) => SqlValue::Int(i),
+        ValueRef::Real(f) => SqlValue::Real(f),
+        ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(_) => SqlValue::Null,
+    }
+}
+
+impl Conn for SqliteConn<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn exec(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
+        let mut st = self.0.prepare_cached(sql)?;
+        Ok(st.execute(params_from_iter(params.iter().map(to_db)))? as u64)
+    }
+
+    fn rows(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        let mut st = self.0.prepare_cached(sql)?;
+        let n = st.column_count();
+        let mut rows = st.query(params_from_iter(params.iter().map(to_db)))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(from_db(r.get_ref(i)?));
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        Ok(self.0.execute_batch(sql)?)
     }
 }

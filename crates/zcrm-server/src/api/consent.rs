@@ -67,11 +67,11 @@ fn error_redirect(redirect_uri: &str, error: &str, state: Option<&str>) -> Refus
 
 /// The checks of the authorization request, in the order that decides who
 /// hears about a failure: the person (bad client or URI) or the client.
-fn validate(app: &App, p: &HashMap<String, String>) -> Result<AuthRequest, Refusal> {
+async fn validate(app: &App, p: &HashMap<String, String>) -> Result<AuthRequest, Refusal> {
     let get = |k: &str| p.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
     let client_id = get("client_id")
         .ok_or_else(|| Refusal::Page("Invalid client", "The request names no client_id.".into()))?;
-    let client = match app.control.client_info(client_id) {
+    let client = match app.control.client_info(client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             return Err(Refusal::Page(
@@ -170,9 +170,10 @@ fn redirect(url: &str) -> Response {
     }
 }
 
-fn render(app: &App, req: &AuthRequest, email: &str, error: Option<&str>) -> Response {
+async fn render(app: &App, req: &AuthRequest, email: &str, error: Option<&str>) -> Response {
     let company = app
         .org(req.client.org_id)
+        .await
         .map(|o| o.org.company_name.clone())
         .unwrap_or_default();
     let scopes: Vec<String> = req.scopes.0.iter().map(|s| s.to_string()).collect();
@@ -193,15 +194,15 @@ pub async fn show(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Respons
     let p: HashMap<String, String> = q
         .and_then(|q| serde_urlencoded::from_str(&q).ok())
         .unwrap_or_default();
-    match validate(&app, &p) {
-        Ok(req) => render(&app, &req, "", None),
+    match validate(&app, &p).await {
+        Ok(req) => render(&app, &req, "", None).await,
         Err(r) => refuse(r),
     }
 }
 
 pub async fn decide(State(app): State<Arc<App>>, request: Request) -> Result<Response, HttpError> {
     let p = params(request).await;
-    let req = match validate(&app, &p) {
+    let req = match validate(&app, &p).await {
         Ok(r) => r,
         Err(r) => return Ok(refuse(r)),
     };
@@ -232,13 +233,11 @@ pub async fn decide(State(app): State<Arc<App>>, request: Request) -> Result<Res
         let _permit = SIGN_INS.acquire().await.ok();
         let app = app.clone();
         let email = email.clone();
-        tokio::task::spawn_blocking(move || app.control.check_password(&email, &password))
-            .await
-            .map_err(|e| zcrm_core::ApiError::internal(e.to_string()))??
+        app.control.check_password(&email, &password).await?
     };
     // Only a user of the client's own org may grant access to it.
     let Some(user) = user.filter(|u| u.org_id == req.client.org_id) else {
-        return Ok(render(&app, &req, &email, Some("Wrong email or password.")));
+        return Ok(render(&app, &req, &email, Some("Wrong email or password.")).await);
     };
     let code = app
         .control

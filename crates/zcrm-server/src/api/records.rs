@@ -337,7 +337,7 @@ pub async fn list(
         converted,
         modified_since,
     };
-    let (rows, more) = caller.org.store.list(&m, &query)?;
+    let (rows, more) = caller.org.store.list(&m, &query).await?;
     if rows.is_empty() {
         return Ok(if modified_since.is_some() {
             not_modified()
@@ -417,7 +417,7 @@ pub async fn get_one(
         Some(raw) => (field_list(&m, raw)?, false),
         None => ((0..m.fields.len()).collect(), true),
     };
-    match caller.org.store.get(&m, id, &fields)? {
+    match caller.org.store.get(&m, id, &fields).await? {
         Some(row) => Ok(raw_json_response(
             200,
             data_body(&[render_row(&caller, &m, &fields, &row, full)], None),
@@ -624,7 +624,8 @@ pub async fn deleted(
     let (rows, more) = caller
         .org
         .store
-        .deleted(&m, kind, (page - 1) * per_page, per_page)?;
+        .deleted(&m, kind, (page - 1) * per_page, per_page)
+        .await?;
     if rows.is_empty() {
         return Ok(no_content());
     }
