@@ -250,9 +250,7 @@ async fn api_auth_errors() {
 async fn secrets_are_not_stored_in_clear() {
     let srv = TestServer::start().await;
     let (access, refresh, id, secret) = srv.tokens("ZohoCRM.org.READ").await;
-    let bytes = std::fs::read(srv.data_dir().join("control.db")).unwrap();
-    let wal = std::fs::read(srv.data_dir().join("control.db-wal")).unwrap_or_default();
-    let hay: Vec<u8> = bytes.into_iter().chain(wal).collect();
+    let hay = srv.stored_bytes();
     let contains = |needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
     assert!(contains(&id), "client ids are not secret and are stored");
     for s in [&access, &refresh, &secret] {

@@ -505,15 +505,9 @@ async fn client_credentials_give_a_self_client_an_access_token_only() {
     assert_eq!(r.body, serde_json::json!({"error": "unauthorized_client"}));
 }
 
-/// Every byte SQLite may hold the control data in (the WAL too, while running).
+/// Every byte the control data is held in (SQLite files or a PostgreSQL dump).
 fn control_db_bytes(srv: &TestServer) -> Vec<u8> {
-    let mut all = Vec::new();
-    for f in ["control.db", "control.db-wal"] {
-        if let Ok(b) = std::fs::read(srv.data_dir().join(f)) {
-            all.extend(b);
-        }
-    }
-    all
+    srv.stored_bytes()
 }
 
 fn contains(hay: &[u8], needle: &str) -> bool {

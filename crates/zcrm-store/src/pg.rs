@@ -64,7 +64,9 @@ impl PgDb {
             permits: Arc::new(Semaphore::new(pool_size.max(1))),
         };
         // Fail at start, not on the first call, when the database is unreachable.
-        let first = db.open()?;
+        // The synchronous client must not run on an async runtime's thread.
+        let first = std::thread::scope(|s| s.spawn(|| db.open()).join())
+            .map_err(|_| StoreError::Other("connecting to PostgreSQL panicked".into()))??;
         db.idle.lock().map_err(|_| StoreError::Closed)?.push(first);
         Ok(db)
     }
@@ -146,9 +148,12 @@ impl PgDb {
     }
 
     pub fn close(&self) {
-        if let Ok(mut idle) = self.idle.lock() {
-            idle.clear();
-        }
+        let idle: Vec<Pooled> = match self.idle.lock() {
+            Ok(mut idle) => idle.drain(..).collect(),
+            Err(_) => return,
+        };
+        // Closing a synchronous client blocks: do it off any async runtime thread.
+        let _ = std::thread::spawn(move || drop(idle)).join();
     }
 }
 
@@ -283,5 +288,11 @@ mod tests {
             super::placeholders("a = ?1 AND b = ?12 OR ?"),
             "a = $1 AND b = $12 OR ?"
         );
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        self.close();
     }
 }

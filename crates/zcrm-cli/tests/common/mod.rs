@@ -16,8 +16,87 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_zcrm")
 }
 
+/// A fresh PostgreSQL database for one test server, dropped with it. Set
+/// `ZCRM_TEST_DATABASE_URL` (a database the tests may create others from, e.g.
+/// `postgres://postgres@127.0.0.1/test`) to run the whole suite on PostgreSQL.
+pub struct PgDatabase {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+static DB_COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn psql(url: &str, sql: &str) {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .expect("psql (PostgreSQL client) must be installed for the PostgreSQL pass");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl PgDatabase {
+    fn create() -> Option<PgDatabase> {
+        let admin_url = std::env::var("ZCRM_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let n = DB_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("zcrm_t_{}_{n}_{}", std::process::id(), rand_suffix());
+        psql(&admin_url, &format!("CREATE DATABASE {name}"));
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .unwrap_or(&admin_url);
+        let url = format!("{base}/{name}");
+        Some(PgDatabase {
+            admin_url,
+            name,
+            url,
+        })
+    }
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                &self.admin_url,
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
+    }
+}
+
+pub fn on_postgres() -> bool {
+    std::env::var("ZCRM_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+}
+
+/// A `zcrm` command pointed at this test's storage.
+fn zcrm(db: Option<&PgDatabase>) -> Command {
+    let mut c = Command::new(bin());
+    match db {
+        Some(db) => c.env("ZCRM_DATABASE_URL", &db.url),
+        None => c.env_remove("ZCRM_DATABASE_URL"),
+    };
+    c
+}
+
 pub struct TestServer {
     pub url: String,
+    /// Declared before `dir` and the child so it is dropped after the server stops.
+    pub db: Option<PgDatabase>,
     pub dir: tempfile::TempDir,
     child: Option<Child>,
     pub http: Client,
@@ -40,8 +119,8 @@ impl Resp {
     }
 }
 
-fn spawn(dir: &Path, listen: &str) -> (Child, Vec<String>) {
-    let mut child = Command::new(bin())
+fn spawn(dir: &Path, listen: &str, db: Option<&PgDatabase>) -> (Child, Vec<String>) {
+    let mut child = zcrm(db)
         .args(["serve", "--listen", listen, "--data-dir"])
         .arg(dir)
         .arg("--test-clock")
@@ -82,7 +161,8 @@ fn field_after(lines: &[String], label: &str) -> String {
 impl TestServer {
     pub async fn start() -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let (child, lines) = spawn(dir.path(), "127.0.0.1:0");
+        let db = PgDatabase::create();
+        let (child, lines) = spawn(dir.path(), "127.0.0.1:0", db.as_ref());
         let listen = lines.last().unwrap();
         let addr = listen
             .split_whitespace()
@@ -106,6 +186,7 @@ impl TestServer {
         );
         TestServer {
             url: format!("http://{addr}"),
+            db,
             dir,
             child: Some(child),
             http: Client::builder()
@@ -122,6 +203,32 @@ impl TestServer {
         self.dir.path().to_path_buf()
     }
 
+    /// Everything the server stored, as bytes: the SQLite files, or a dump of
+    /// the PostgreSQL database. For checking that no secret is kept in clear.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        match &self.db {
+            Some(db) => {
+                let out = Command::new("pg_dump")
+                    .args(["--data-only", &db.url])
+                    .output()
+                    .expect("pg_dump");
+                assert!(
+                    out.status.success(),
+                    "pg_dump: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                out.stdout
+            }
+            None => {
+                let mut all = Vec::new();
+                for f in ["control.db", "control.db-wal"] {
+                    all.extend(std::fs::read(self.dir.path().join(f)).unwrap_or_default());
+                }
+                all
+            }
+        }
+    }
+
     /// Stops the server with SIGTERM (clean) or SIGKILL, then starts it again on the same port and data dir.
     pub async fn restart(&mut self, kill9: bool) {
         let mut child = self.child.take().unwrap();
@@ -135,7 +242,11 @@ impl TestServer {
         if !kill9 {
             assert!(status.success(), "clean shutdown exits 0, got {status:?}");
         }
-        let (child, lines) = spawn(self.dir.path(), &format!("127.0.0.1:{}", self.port));
+        let (child, lines) = spawn(
+            self.dir.path(),
+            &format!("127.0.0.1:{}", self.port),
+            self.db.as_ref(),
+        );
         assert!(
             !lines.iter().any(|l| l.starts_with("First start")),
             "restart must not bootstrap again"
@@ -150,7 +261,7 @@ impl TestServer {
 
     /// `zcrm admin self-client` → `{"client_id","client_secret","code"}`.
     pub fn self_client(&self, scopes: &str, expiry: u64) -> Value {
-        let out = Command::new(bin())
+        let out = zcrm(self.db.as_ref())
             .args(["admin", "self-client", "--data-dir"])
             .arg(self.dir.path())
             .args(["--scope", scopes, "--expiry", &expiry.to_string(), "--json"])
@@ -167,7 +278,7 @@ impl TestServer {
     /// Runs `zcrm admin <args> --data-dir DIR`; returns its stdout, or its
     /// stderr as the error.
     pub fn admin_cmd(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new(bin())
+        let out = zcrm(self.db.as_ref())
             .arg("admin")
             .args(args)
             .arg("--data-dir")
