@@ -88,13 +88,22 @@ class ZcrmServer:
 
     def start(self):
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.env = dict(os.environ)
+        self.pg_db = None
+        admin_url = os.environ.get("ZCRM_CONFORMANCE_DATABASE_URL")
+        if admin_url:
+            # A fresh PostgreSQL database for this run, dropped in stop().
+            self.pg_db = "zcrm_sdk_%d_%d" % (os.getpid(), self.port)
+            self.pg_admin = admin_url
+            subprocess.run(["psql", admin_url, "-qc", "CREATE DATABASE %s" % self.pg_db], check=True)
+            self.env["ZCRM_DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/" + self.pg_db
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [self.binary, "serve",
              "--listen", "127.0.0.1:%d" % self.port,
              "--data-dir", str(self.data_dir),
              "--public-url", self.url],
-            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
+            stdout=log, stderr=subprocess.STDOUT, env=self.env,
         )
         deadline = time.time() + HEALTH_TIMEOUT_S
         while time.time() < deadline:
@@ -119,6 +128,9 @@ class ZcrmServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+        if getattr(self, "pg_db", None):
+            subprocess.run(["psql", self.pg_admin, "-qc", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.pg_db])
+            self.pg_db = None
 
     def log_tail(self, n=60):
         try:
@@ -134,7 +146,7 @@ class ZcrmServer:
              "--scope", ",".join(scopes),
              "--expiry", str(expiry),
              "--json"],
-            capture_output=True, text=True, timeout=60, env=dict(os.environ),
+            capture_output=True, text=True, timeout=60, env=getattr(self, "env", dict(os.environ)),
         )
         if out.returncode != 0:
             raise RuntimeError("zcrm admin self-client failed (%d): %s" % (out.returncode, out.stderr))
