@@ -96,7 +96,7 @@ impl App {
         )?;
         let control = backend.control().await?;
         let clock = Arc::new(Clock::new());
-        let ids = IdGen::new(rand::random());
+        let ids = IdGen::new(control.register_node(clock.now_ms()).await?);
         let public_url = config
             .public_url
             .clone()

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS access_tokens (
     user_id INTEGER NOT NULL, scopes TEXT NOT NULL, expires_at INTEGER NOT NULL,
     revoked INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS access_by_refresh ON access_tokens(refresh_hash);
+CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, started INTEGER NOT NULL);
 "#;
 
 /// Creates the control tables, or brings a database created by an older zcrm
@@ -791,6 +792,26 @@ impl Control {
                         })
                     },
                 )
+            })
+            .await
+    }
+
+    /// Registers a starting server process; its number keeps the ids it
+    /// generates apart from those of other nodes sharing the database.
+    pub async fn register_node(&self, now: i64) -> Result<u32, StoreError> {
+        self.db
+            .write(move |c| {
+                if c.dialect() == Dialect::Postgres {
+                    c.batch("LOCK TABLE nodes IN EXCLUSIVE MODE")?;
+                }
+                let id: i64 = c
+                    .query_row(
+                        "INSERT INTO nodes (id, started) SELECT COALESCE(MAX(id), 0) + 1, ?1 FROM nodes RETURNING id",
+                        &args![now],
+                        |r| r.get(0),
+                    )?
+                    .unwrap_or(0);
+                Ok((id % 1024) as u32)
             })
             .await
     }

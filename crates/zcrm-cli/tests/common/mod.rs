@@ -259,6 +259,24 @@ impl TestServer {
             .unwrap();
     }
 
+    /// Another `zcrm serve` process on the same data dir / database: one more
+    /// node of a cluster behind a load balancer.
+    pub fn extra_node(&self) -> Node {
+        let (child, lines) = spawn(self.dir.path(), "127.0.0.1:0", self.db.as_ref());
+        assert!(
+            !lines.iter().any(|l| l.starts_with("First start")),
+            "a second node must not bootstrap"
+        );
+        let addr = lines
+            .last()
+            .unwrap()
+            .split_whitespace()
+            .nth(3)
+            .unwrap()
+            .to_string();
+        Node { url: addr, child }
+    }
+
     /// `zcrm admin self-client` → `{"client_id","client_secret","code"}`.
     pub fn self_client(&self, scopes: &str, expiry: u64) -> Value {
         let out = zcrm(self.db.as_ref())
@@ -453,6 +471,19 @@ pub async fn to_resp(r: reqwest::Response) -> Resp {
         status,
         body,
         content_type,
+    }
+}
+
+/// An extra server process, stopped when dropped.
+pub struct Node {
+    pub url: String,
+    child: Child,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
