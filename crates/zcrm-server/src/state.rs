@@ -64,6 +64,13 @@ impl OrgCtx {
     pub fn user_ids(&self) -> Arc<HashSet<i64>> {
         self.user_ids.read().map(|u| u.clone()).unwrap_or_default()
     }
+    /// Runs `f` on a user without copying it (record rendering does this for every Owner).
+    pub fn with_user<R>(&self, id: i64, f: impl FnOnce(&User) -> R) -> Option<R> {
+        let users = self.users.read().ok()?.clone();
+        let found = users.iter().find(|u| u.id == id).map(f);
+        found
+    }
+
     pub fn user(&self, id: i64) -> Option<User> {
         self.users().iter().find(|u| u.id == id).cloned()
     }

@@ -381,6 +381,10 @@ impl OrgStore {
         self.db
             .write(move |c| {
                 let m = &*module;
+                // Without unique fields nothing can refuse an insert once its row
+                // is checked, so new rows with the same columns go in together.
+                let batch = !m.fields.iter().any(|f| f.unique);
+                let mut pending: Vec<(Vec<String>, Vec<(i64, Vec<SqlValue>)>)> = Vec::new();
                 let mut out = Vec::with_capacity(rows.len());
                 for (row, new_id) in rows.into_iter().zip(new_ids) {
                     let row = match row {
@@ -391,9 +395,25 @@ impl OrgStore {
                         }
                     };
                     out.push(match row.id {
+                        None if batch => match insert_columns(c, &prefix, &catalog, m, &row, &ctx)?
+                        {
+                            Ok(cols) => {
+                                let (names, vals): (Vec<String>, Vec<SqlValue>) =
+                                    cols.into_iter().unzip();
+                                match pending.iter_mut().find(|(n, _)| *n == names) {
+                                    Some((_, rows)) => rows.push((new_id, vals)),
+                                    None => pending.push((names, vec![(new_id, vals)])),
+                                }
+                                Ok(saved(new_id, &ctx))
+                            }
+                            Err(e) => Err(e),
+                        },
                         None => insert_one(c, &prefix, &catalog, m, &row, &ctx, new_id)?,
                         Some(id) => update_one(c, &prefix, &catalog, m, &row, &ctx, id)?,
                     });
+                }
+                for (names, rows) in pending {
+                    insert_many(c, &prefix, m, &names, rows)?;
                 }
                 Ok(out)
             })
@@ -619,15 +639,15 @@ impl OrgStore {
     }
 }
 
-fn insert_one(
+/// The columns of a new record, system fields included; or the row's error.
+fn insert_columns(
     c: &mut dyn Conn,
     prefix: &str,
     catalog: &Catalog,
     m: &Module,
     row: &WriteRow,
     ctx: &WriteCtx,
-    id: i64,
-) -> Result<Result<Saved, ApiError>, StoreError> {
+) -> Result<Result<Vec<(String, SqlValue)>, ApiError>, StoreError> {
     let mut cols = match prepare_row(c, prefix, catalog, m, row, ctx)? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
@@ -648,6 +668,67 @@ fn insert_one(
     ] {
         cols.push((col(name), v));
     }
+    Ok(Ok(cols))
+}
+
+fn saved(id: i64, ctx: &WriteCtx) -> Saved {
+    Saved {
+        id,
+        created_time: ctx.now,
+        modified_time: ctx.now,
+        created_by: ctx.user,
+        modified_by: ctx.user,
+    }
+}
+
+/// Most bound values in one multi-row INSERT (SQLite allows 32,766).
+const MAX_BATCH_PARAMS: usize = 30_000;
+
+/// Inserts rows that share one column list with as few statements as possible:
+/// on PostgreSQL every statement is a round trip.
+fn insert_many(
+    c: &mut dyn Conn,
+    prefix: &str,
+    m: &Module,
+    names: &[String],
+    rows: Vec<(i64, Vec<SqlValue>)>,
+) -> Result<(), StoreError> {
+    let width = names.len() + 1;
+    let per_stmt = (MAX_BATCH_PARAMS / width).max(1);
+    let head = format!(
+        "INSERT INTO {} (id, {}) VALUES ",
+        table(prefix, m),
+        names.join(", ")
+    );
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<(i64, Vec<SqlValue>)> = rows.by_ref().take(per_stmt).collect();
+        let groups: Vec<String> = (0..chunk.len())
+            .map(|k| format!("({})", marks(k * width + 1, width).join(",")))
+            .collect();
+        let mut args = Vec::with_capacity(chunk.len() * width);
+        for (id, vals) in chunk {
+            args.push(SqlValue::Int(id));
+            args.extend(vals);
+        }
+        c.exec(&format!("{head}{}", groups.join(",")), &args)?;
+    }
+    Ok(())
+}
+
+fn insert_one(
+    c: &mut dyn Conn,
+    prefix: &str,
+    catalog: &Catalog,
+    m: &Module,
+    row: &WriteRow,
+    ctx: &WriteCtx,
+    id: i64,
+) -> Result<Result<Saved, ApiError>, StoreError> {
+    let cols = match insert_columns(c, prefix, catalog, m, row, ctx)? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
     let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
     let sql = format!(
         "INSERT INTO {} (id, {}) VALUES ({})",
@@ -660,13 +741,7 @@ fn insert_one(
     if let Err(e) = guarded(c, prefix, m, row, &sql, &args)? {
         return Ok(Err(e));
     }
-    Ok(Ok(Saved {
-        id,
-        created_time: ctx.now,
-        modified_time: ctx.now,
-        created_by: ctx.user,
-        modified_by: ctx.user,
-    }))
+    Ok(Ok(saved(id, ctx)))
 }
 
 fn update_one(

@@ -38,20 +38,18 @@ fn user_ref(caller: &Caller, id: i64, with_email: bool) -> Value {
 
 /// Appends a user lookup: `{"name","id"}`, with `email` for Owner as Zoho does.
 fn write_user(out: &mut String, caller: &Caller, id: i64, with_email: bool) {
-    match caller.org.user(id) {
-        Some(u) => {
-            out.push_str("{\"name\":");
-            write_json_str(out, &u.full_name());
-            let _ = write!(out, ",\"id\":\"{}\"", u.id);
-            if with_email {
-                out.push_str(",\"email\":");
-                write_json_str(out, &u.email);
-            }
-            out.push('}');
+    let found = caller.org.with_user(id, |u| {
+        out.push_str("{\"name\":");
+        write_json_str(out, &u.full_name());
+        let _ = write!(out, ",\"id\":\"{}\"", u.id);
+        if with_email {
+            out.push_str(",\"email\":");
+            write_json_str(out, &u.email);
         }
-        None => {
-            let _ = write!(out, "{{\"name\":null,\"id\":\"{id}\"}}");
-        }
+        out.push('}');
+    });
+    if found.is_none() {
+        let _ = write!(out, "{{\"name\":null,\"id\":\"{id}\"}}");
     }
 }
 
