@@ -86,6 +86,9 @@ pub struct DeletedRow {
     pub kind: String,
 }
 
+/// New rows waiting for one multi-row INSERT: their column list, then (id, values) each.
+type PendingInserts = (Vec<String>, Vec<(i64, Vec<SqlValue>)>);
+
 type SelectCache = std::collections::HashMap<(String, Vec<usize>), Arc<str>>;
 
 pub struct OrgStore {
@@ -384,7 +387,7 @@ impl OrgStore {
                 // Without unique fields nothing can refuse an insert once its row
                 // is checked, so new rows with the same columns go in together.
                 let batch = !m.fields.iter().any(|f| f.unique);
-                let mut pending: Vec<(Vec<String>, Vec<(i64, Vec<SqlValue>)>)> = Vec::new();
+                let mut pending: Vec<PendingInserts> = Vec::new();
                 let mut out = Vec::with_capacity(rows.len());
                 for (row, new_id) in rows.into_iter().zip(new_ids) {
                     let row = match row {
