@@ -16,7 +16,7 @@ from zohocrmsdk.src.com.zoho.crm.api.util import Choice
 
 from sdkutil import obj, value, assert_id, make_record, create_leads, get_record, success_items, poll
 
-pytestmark = pytest.mark.xfail(strict=True, reason="waits on issue 6")
+WAITS_ON_6 = pytest.mark.xfail(strict=True, reason="waits on issue 6")
 
 
 def upsert(record):
@@ -42,6 +42,7 @@ def test_upsert(uniq):
     assert get_record("Leads", rid).get_key_value("Company") == "After"
 
 
+@WAITS_ON_6
 def test_mass_update(uniq):
     """Records: mass update + status (POST/GET /{module}/actions/mass_update)"""
     ids = create_leads(3, "Mass-" + uniq)
@@ -71,6 +72,7 @@ def test_mass_update(uniq):
         assert value(get_record("Leads", rid).get_key_value("Lead_Status")) == "Contacted"
 
 
+@WAITS_ON_6
 def test_convert_lead(uniq):
     """Leads: convert (POST /Leads/{id}/actions/convert)"""
     (lid,) = create_leads(1, "Conv-" + uniq, Email="conv.%s@example.com" % uniq)

@@ -21,6 +21,17 @@ pub struct WriteRow {
     pub json_path: String,
     /// The record to update; `None` inserts.
     pub id: Option<i64>,
+    /// Upsert: fields (indices) to look for an existing record by, in order.
+    /// A match is updated; otherwise the row is inserted.
+    pub upsert_on: Vec<usize>,
+}
+
+/// How an upserted row was applied.
+#[derive(Debug, Clone)]
+pub struct Upserted {
+    pub inserted: bool,
+    /// The field that matched an existing record.
+    pub duplicate_field: Option<String>,
 }
 
 /// What the writer needs to know about the caller.
@@ -39,6 +50,7 @@ pub struct Saved {
     pub modified_time: i64,
     pub created_by: i64,
     pub modified_by: i64,
+    pub upserted: Option<Upserted>,
 }
 
 /// A field value as read, with a lookup's resolved display name and module.
@@ -238,6 +250,8 @@ fn prepare_row(
     m: &Module,
     row: &WriteRow,
     ctx: &WriteCtx,
+    // The record being updated (0 for an insert): not a duplicate of itself.
+    this_id: i64,
 ) -> Result<Result<Vec<(String, SqlValue)>, ApiError>, StoreError> {
     let mut cols: Vec<(String, SqlValue)> = Vec::with_capacity(row.values.len() + 1);
     for (i, checked) in &row.values {
@@ -279,9 +293,7 @@ fn prepare_row(
         }
         if f.unique {
             if let Some(s) = v.as_str() {
-                if let Some((dup_id, owner)) =
-                    find_duplicate(c, prefix, m, f, s, row.id.unwrap_or(0))?
-                {
+                if let Some((dup_id, owner)) = find_duplicate(c, prefix, m, f, s, this_id)? {
                     return Ok(Err(duplicate_error(m, f, &row.json_path, dup_id, owner)));
                 }
             }
@@ -307,6 +319,7 @@ fn guarded(
     row: &WriteRow,
     sql: &str,
     args: &[SqlValue],
+    this_id: i64,
 ) -> Result<Result<(), ApiError>, StoreError> {
     let unique: Vec<&Field> = m.fields.iter().filter(|f| f.unique).collect();
     if unique.is_empty() {
@@ -327,9 +340,7 @@ fn guarded(
                     .iter()
                     .find(|(i, _)| m.fields[*i].api_name == f.api_name);
                 if let Some(s) = value.and_then(|(_, ch)| ch.value.as_str()) {
-                    if let Some((dup, owner)) =
-                        find_duplicate(c, prefix, m, f, s, row.id.unwrap_or(0))?
-                    {
+                    if let Some((dup, owner)) = find_duplicate(c, prefix, m, f, s, this_id)? {
                         return Ok(Err(duplicate_error(m, f, &row.json_path, dup, owner)));
                     }
                 }
@@ -398,6 +409,9 @@ impl OrgStore {
                         }
                     };
                     out.push(match row.id {
+                        None if !row.upsert_on.is_empty() => {
+                            upsert_one(c, &prefix, &catalog, m, &row, &ctx, new_id)?
+                        }
                         None if batch => match insert_columns(c, &prefix, &catalog, m, &row, &ctx)?
                         {
                             Ok(cols) => {
@@ -651,7 +665,7 @@ fn insert_columns(
     row: &WriteRow,
     ctx: &WriteCtx,
 ) -> Result<Result<Vec<(String, SqlValue)>, ApiError>, StoreError> {
-    let mut cols = match prepare_row(c, prefix, catalog, m, row, ctx)? {
+    let mut cols = match prepare_row(c, prefix, catalog, m, row, ctx, 0)? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
@@ -681,6 +695,7 @@ fn saved(id: i64, ctx: &WriteCtx) -> Saved {
         modified_time: ctx.now,
         created_by: ctx.user,
         modified_by: ctx.user,
+        upserted: None,
     }
 }
 
@@ -741,7 +756,7 @@ fn insert_one(
     );
     let mut args = vec![SqlValue::Int(id)];
     args.extend(cols.into_iter().map(|(_, v)| v));
-    if let Err(e) = guarded(c, prefix, m, row, &sql, &args)? {
+    if let Err(e) = guarded(c, prefix, m, row, &sql, &args, id)? {
         return Ok(Err(e));
     }
     Ok(Ok(saved(id, ctx)))
@@ -772,7 +787,7 @@ fn update_one(
             .message("the id given seems to be invalid")));
     };
     let (created_time, created_by) = (int(&current[0])?, int(&current[1])?);
-    let mut cols = match prepare_row(c, prefix, catalog, m, row, ctx)? {
+    let mut cols = match prepare_row(c, prefix, catalog, m, row, ctx, id)? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
@@ -790,7 +805,7 @@ fn update_one(
     );
     let mut args: Vec<SqlValue> = cols.into_iter().map(|(_, v)| v).collect();
     args.push(SqlValue::Int(id));
-    if let Err(e) = guarded(c, prefix, m, row, &sql, &args)? {
+    if let Err(e) = guarded(c, prefix, m, row, &sql, &args, id)? {
         return Ok(Err(e));
     }
     // Derived columns follow their sources whichever of them changed.
@@ -811,5 +826,80 @@ fn update_one(
         modified_time: ctx.now,
         created_by,
         modified_by: ctx.user,
+        upserted: None,
     }))
+}
+
+/// Upsert of one row: the first existing record matching one of
+/// `row.upsert_on` (in order, case-insensitively) is updated; with no match
+/// the row is inserted, and then the module's mandatory fields must be there.
+fn upsert_one(
+    c: &mut dyn Conn,
+    prefix: &str,
+    catalog: &Catalog,
+    m: &Module,
+    row: &WriteRow,
+    ctx: &WriteCtx,
+    new_id: i64,
+) -> Result<Result<Saved, ApiError>, StoreError> {
+    let d = c.dialect();
+    for &fi in &row.upsert_on {
+        let f = &m.fields[fi];
+        let Some((_, checked)) = row.values.iter().find(|(i, _)| *i == fi) else {
+            continue;
+        };
+        let (cond, arg) = match &checked.value {
+            SqlValue::Null => continue,
+            SqlValue::Text(t) if t.trim().is_empty() => continue,
+            SqlValue::Text(t) => (
+                format!("{} = {}", d.ci(&col(&f.api_name)), d.ci("?1")),
+                SqlValue::Text(t.clone()),
+            ),
+            other => (format!("{} = ?1", col(&f.api_name)), other.clone()),
+        };
+        let found = c.row(
+            &format!(
+                "SELECT id FROM {} WHERE {cond} ORDER BY id LIMIT 1",
+                table(prefix, m)
+            ),
+            &[arg],
+        )?;
+        if let Some(r) = found {
+            let id = int(&r[0])?;
+            return Ok(
+                update_one(c, prefix, catalog, m, row, ctx, id)?.map(|mut s| {
+                    s.upserted = Some(Upserted {
+                        inserted: false,
+                        duplicate_field: Some(f.api_name.clone()),
+                    });
+                    s
+                }),
+            );
+        }
+    }
+    for f in m
+        .fields
+        .iter()
+        .filter(|f| f.system_mandatory && !f.read_only)
+    {
+        let present = row.values.iter().any(|(i, ch)| {
+            m.fields[*i].api_name == f.api_name
+                && !ch.value.is_null()
+                && ch.value.as_str().is_none_or(|s| !s.trim().is_empty())
+        });
+        if !present {
+            return Ok(Err(ApiError::new(Code::MandatoryNotFound)
+                .detail("api_name", f.api_name.as_str())
+                .detail("json_path", format!("{}.{}", row.json_path, f.api_name))));
+        }
+    }
+    Ok(
+        insert_one(c, prefix, catalog, m, row, ctx, new_id)?.map(|mut s| {
+            s.upserted = Some(Upserted {
+                inserted: true,
+                duplicate_field: None,
+            });
+            s
+        }),
+    )
 }

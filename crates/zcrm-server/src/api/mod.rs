@@ -52,6 +52,7 @@ pub fn router(app: Arc<App>) -> Router {
                 .delete(records::delete_many),
         )
         .route("/crm/v8/:module/deleted", get(records::deleted))
+        .route("/crm/v8/:module/upsert", post(records::upsert))
         .route(
             "/crm/v8/:module/:id",
             get(records::get_one)

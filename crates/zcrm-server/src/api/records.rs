@@ -426,6 +426,24 @@ pub async fn get_one(
 
 fn success_item(caller: &Caller, s: &Saved, message: &str) -> Value {
     let tz = caller.org.tz;
+    if let Some(u) = &s.upserted {
+        // Upsert answers say what happened to each record.
+        let mut item = success_item(
+            caller,
+            &Saved {
+                upserted: None,
+                ..s.clone()
+            },
+            if u.inserted {
+                "record added"
+            } else {
+                "record updated"
+            },
+        );
+        item["action"] = json!(if u.inserted { "insert" } else { "update" });
+        item["duplicate_field"] = json!(u.duplicate_field);
+        return item;
+    }
     json!({
         "code": "SUCCESS",
         "details": {
@@ -504,6 +522,84 @@ pub async fn create(
         .map(|(i, r)| check_record(&m, r, i, Mode::Create, None, &caller.app.ids, now))
         .collect();
     write(&caller, &m, rows, "record added", 201).await
+}
+
+/// `POST /crm/v8/{module}/upsert`: insert, or update the record matching a
+/// duplicate-check field (the module's system one, then its unique fields,
+/// unless `duplicate_check_fields` names others).
+pub async fn upsert(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    body: Bytes,
+) -> HttpResult<Response> {
+    let body = json_body(&body)?;
+    let data = data_array(&body, MAX_RECORDS)?;
+    let allowed: Vec<usize> = m
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.unique || m.duplicate_check_field.as_deref() == Some(f.api_name.as_str())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let check_on: Vec<usize> = match body.get("duplicate_check_fields") {
+        None | Some(Value::Null) => {
+            // The system field first, then the unique ones.
+            let mut order = allowed.clone();
+            order.sort_by_key(|&i| {
+                m.duplicate_check_field.as_deref() != Some(m.fields[i].api_name.as_str())
+            });
+            order
+        }
+        Some(Value::Array(names)) => {
+            let mut out = Vec::new();
+            for (k, n) in names.iter().enumerate() {
+                let idx = n
+                    .as_str()
+                    .and_then(|n| {
+                        m.fields
+                            .iter()
+                            .position(|f| f.api_name.eq_ignore_ascii_case(n))
+                    })
+                    .filter(|i| allowed.contains(i))
+                    .ok_or_else(|| {
+                        ApiError::new(Code::InvalidData)
+                            .detail("api_name", "duplicate_check_fields")
+                            .detail("json_path", format!("$.duplicate_check_fields[{k}]"))
+                    })?;
+                out.push(idx);
+            }
+            // Unique fields not named still count, after the named ones.
+            out.extend(
+                allowed
+                    .iter()
+                    .filter(|i| m.fields[**i].unique && !out.contains(i))
+                    .copied()
+                    .collect::<Vec<_>>(),
+            );
+            out
+        }
+        Some(_) => {
+            return Err(ApiError::new(Code::InvalidData)
+                .detail("api_name", "duplicate_check_fields")
+                .detail("json_path", "$.duplicate_check_fields")
+                .detail("expected_data_type", "jsonarray")
+                .into())
+        }
+    };
+    let now = caller.app.now();
+    let rows = data
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            check_record(&m, r, i, Mode::Upsert, None, &caller.app.ids, now).map(|mut row| {
+                row.upsert_on = check_on.clone();
+                row
+            })
+        })
+        .collect();
+    write(&caller, &m, rows, "record added", 200).await
 }
 
 pub async fn update_many(

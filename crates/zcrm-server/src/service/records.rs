@@ -13,6 +13,8 @@ use zcrm_store::records::WriteRow;
 pub enum Mode {
     Create,
     Update,
+    /// Insert or update: mandatory fields are checked only if it inserts (by the store).
+    Upsert,
 }
 
 fn is_blank(v: Option<&Value>) -> bool {
@@ -101,7 +103,7 @@ pub fn check_record(
         let v = obj.get(&f.api_name);
         let missing = match mode {
             Mode::Create => is_blank(v),
-            Mode::Update => v.is_some() && is_blank(v),
+            Mode::Update | Mode::Upsert => v.is_some() && is_blank(v),
         };
         if missing {
             return Err(mandatory(f, &path));
@@ -140,6 +142,7 @@ pub fn check_record(
         values,
         json_path: path,
         id,
+        upsert_on: Vec::new(),
     })
 }
 
@@ -163,7 +166,7 @@ fn get<'a>(m: &Module, values: &'a [(usize, Checked)], name: &str) -> Option<&'a
 
 /// Fields Zoho computes on write.
 fn derive(m: &Module, values: &mut Vec<(usize, Checked)>, mode: Mode) {
-    if mode == Mode::Create && m.field("Full_Name").is_some() {
+    if mode != Mode::Update && m.field("Full_Name").is_some() {
         let first = get(m, values, "First_Name")
             .and_then(|v| v.as_str())
             .unwrap_or("")
