@@ -72,7 +72,6 @@ def test_mass_update(uniq):
         assert value(get_record("Leads", rid).get_key_value("Lead_Status")) == "Contacted"
 
 
-@WAITS_ON_6
 def test_convert_lead(uniq):
     """Leads: convert (POST /Leads/{id}/actions/convert)"""
     (lid,) = create_leads(1, "Conv-" + uniq, Email="conv.%s@example.com" % uniq)

@@ -105,3 +105,221 @@ async fn upsert_inserts_or_updates_by_duplicate_check_fields() {
         .await;
     assert_error(&r, 401, "OAUTH_SCOPE_MISMATCH");
 }
+
+#[tokio::test]
+async fn lead_conversion_creates_links_and_moves_children() {
+    let srv = TestServer::start().await;
+    let t = srv.token(ALL_SCOPES).await;
+    let lead = srv
+        .create(
+            "Leads",
+            &t,
+            vec![json!({"First_Name": "Pat", "Last_Name": "Boyle", "Email": "pat@zylker.com", "Company": "Zylker",
+                        "Designation": "CTO", "City": "Austin", "Annual_Revenue": 5000})],
+        )
+        .await
+        .remove(0);
+    let note = srv
+        .create("Notes", &t, vec![json!({"Note_Content": "met at fair", "Parent_Id": {"module": {"api_name": "Leads"}, "id": lead}})])
+        .await
+        .remove(0);
+    let task = srv
+        .create(
+            "Tasks",
+            &t,
+            vec![json!({"Subject": "follow up", "What_Id": {"id": lead}, "$se_module": "Leads"})],
+        )
+        .await
+        .remove(0);
+
+    let r = srv
+        .post(
+            &format!("/crm/v8/Leads/{lead}/actions/convert"),
+            &t,
+            json!({"data": [{"overwrite": true, "Deals": {"Deal_Name": "Big deal", "Stage": "Qualification", "Closing_Date": "2026-12-31", "Amount": 1000}}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let item = &r.body["data"][0];
+    assert_eq!(item["code"], "SUCCESS");
+    assert_eq!(
+        item["message"],
+        "The record has been converted successfully"
+    );
+    let d = &item["details"];
+    assert_eq!(d["Contacts"]["name"], "Pat Boyle");
+    assert_eq!(d["Accounts"]["name"], "Zylker");
+    assert_eq!(d["Deals"]["name"], "Big deal");
+    let (contact, account, deal) = (
+        d["Contacts"]["id"].as_str().unwrap().to_string(),
+        d["Accounts"]["id"].as_str().unwrap().to_string(),
+        d["Deals"]["id"].as_str().unwrap().to_string(),
+    );
+    let c = srv.get(&format!("/crm/v8/Contacts/{contact}"), &t).await;
+    let c = &c.body["data"][0];
+    assert_eq!(c["Title"], "CTO");
+    assert_eq!(c["Mailing_City"], "Austin");
+    assert_eq!(c["Account_Name"]["id"], account.as_str());
+    let a = srv
+        .get(
+            &format!("/crm/v8/Accounts/{account}?fields=Account_Name,Annual_Revenue,Billing_City"),
+            &t,
+        )
+        .await;
+    assert_eq!(a.body["data"][0]["Annual_Revenue"], 5000.0);
+    let dl = srv
+        .get(
+            &format!("/crm/v8/Deals/{deal}?fields=Contact_Name,Account_Name"),
+            &t,
+        )
+        .await;
+    assert_eq!(dl.body["data"][0]["Contact_Name"]["id"], contact.as_str());
+    // Notes and open activities follow the lead.
+    let n = srv
+        .get(&format!("/crm/v8/Notes/{note}?fields=Parent_Id"), &t)
+        .await;
+    assert_eq!(n.body["data"][0]["Parent_Id"]["id"], contact.as_str());
+    let tk = srv
+        .get(&format!("/crm/v8/Tasks/{task}?fields=What_Id,Who_Id"), &t)
+        .await;
+    assert_eq!(tk.body["data"][0]["What_Id"]["id"], deal.as_str());
+    // The lead is converted: hidden by default, listed with converted=true, detail on GET.
+    assert_eq!(
+        srv.get("/crm/v8/Leads?fields=Last_Name", &t).await.status,
+        204
+    );
+    let conv = srv
+        .get("/crm/v8/Leads?fields=Last_Name&converted=true", &t)
+        .await;
+    assert_eq!(conv.body["data"][0]["id"], lead.as_str());
+    let l = srv.get(&format!("/crm/v8/Leads/{lead}"), &t).await;
+    assert_eq!(l.body["data"][0]["$converted"], true);
+    assert_eq!(
+        l.body["data"][0]["$converted_detail"]["contact"],
+        contact.as_str()
+    );
+    // Twice is Zoho's error.
+    let again = srv
+        .post(
+            &format!("/crm/v8/Leads/{lead}/actions/convert"),
+            &t,
+            json!({"data": [{}]}),
+        )
+        .await;
+    assert_error(&again, 400, "ID_ALREADY_CONVERTED");
+
+    // A second lead of the same company links the existing account.
+    let lead2 = srv
+        .create(
+            "Leads",
+            &t,
+            vec![json!({"Last_Name": "Two", "Company": "ZYLKER"})],
+        )
+        .await
+        .remove(0);
+    let r = srv
+        .post(
+            &format!("/crm/v8/Leads/{lead2}/actions/convert"),
+            &t,
+            json!({"data": [{}]}),
+        )
+        .await;
+    assert_eq!(
+        r.body["data"][0]["details"]["Accounts"]["id"],
+        account.as_str()
+    );
+    assert!(r.body["data"][0]["details"]["Deals"].is_null());
+}
+
+#[tokio::test]
+async fn failed_conversion_leaves_nothing_behind() {
+    let srv = TestServer::start().await;
+    let t = srv.token(ALL_SCOPES).await;
+    let lead = srv
+        .create(
+            "Leads",
+            &t,
+            vec![json!({"Last_Name": "Orphan", "Company": "NewCo"})],
+        )
+        .await
+        .remove(0);
+    // The deal lacks its mandatory Stage: nothing may be created, the lead stays unconverted.
+    let r = srv
+        .post(
+            &format!("/crm/v8/Leads/{lead}/actions/convert"),
+            &t,
+            json!({"data": [{"Deals": {"Deal_Name": "D", "Closing_Date": "2026-12-31"}}]}),
+        )
+        .await;
+    assert_error(&r, 400, "MANDATORY_NOT_FOUND");
+    assert_eq!(r.body["details"]["json_path"], "$.data[0].Deals.Stage");
+    // A bad existing account id.
+    let r = srv
+        .post(
+            &format!("/crm/v8/Leads/{lead}/actions/convert"),
+            &t,
+            json!({"data": [{"Accounts": {"id": "4150000000000000001"}}]}),
+        )
+        .await;
+    assert_error(&r, 400, "INVALID_DATA");
+    // A deal whose lookup is bad fails after the account and contact were written: they are rolled back.
+    let r = srv
+        .post(
+            &format!("/crm/v8/Leads/{lead}/actions/convert"),
+            &t,
+            json!({"data": [{"Deals": {"Deal_Name": "D", "Stage": "Qualification", "Closing_Date": "2026-12-31",
+                                        "Campaign_Source": {"id": "4150000000000000003"}}}]}),
+        )
+        .await;
+    assert_error(&r, 400, "INVALID_DATA");
+    assert_eq!(r.body["details"]["api_name"], "Campaign_Source");
+    assert_eq!(
+        srv.get("/crm/v8/Contacts?fields=Last_Name", &t)
+            .await
+            .status,
+        204,
+        "no orphan contact"
+    );
+    assert_eq!(
+        srv.get("/crm/v8/Accounts?fields=Account_Name", &t)
+            .await
+            .status,
+        204,
+        "no orphan account"
+    );
+    assert_eq!(
+        srv.get("/crm/v8/Leads?fields=Last_Name", &t).await.body["data"][0]["id"],
+        lead.as_str()
+    );
+    assert_error(
+        &srv.post(
+            "/crm/v8/Leads/4150000000000000002/actions/convert",
+            &t,
+            json!({"data": [{}]}),
+        )
+        .await,
+        400,
+        "INVALID_DATA",
+    );
+    assert_error(
+        &srv.post(
+            &format!("/crm/v8/Contacts/{lead}/actions/convert"),
+            &t,
+            json!({"data": [{}]}),
+        )
+        .await,
+        400,
+        "NOT_SUPPORTED",
+    );
+    let no_scope = srv.token("ZohoCRM.modules.leads.READ").await;
+    assert_error(
+        &srv.post(
+            &format!("/crm/v8/Leads/{lead}/actions/convert"),
+            &no_scope,
+            json!({}),
+        )
+        .await,
+        401,
+        "OAUTH_SCOPE_MISMATCH",
+    );
+}

@@ -50,6 +50,7 @@ codes! {
     ResourceNotFound => ("RESOURCE_NOT_FOUND", 404, "the requested resource was not found"),
     MediaTypeNotSupported => ("MEDIA_TYPE_NOT_SUPPORTED", 415, "The media type is not supported"),
     TooManyRequests => ("TOO_MANY_REQUESTS", 429, "too many requests"),
+    IdAlreadyConverted => ("ID_ALREADY_CONVERTED", 400, "id already converted"),
     InternalError => ("INTERNAL_ERROR", 500, "Internal Server Error"),
 }
 

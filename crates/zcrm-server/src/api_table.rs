@@ -51,6 +51,7 @@ ops! {
     "DELETE" "/crm/v8/:module" => Module(Op::Delete), 1..1;
     "GET" "/crm/v8/:module/deleted" => Module(Op::Read), 1..1;
     "POST" "/crm/v8/:module/upsert" => Module(Op::Create), 1..1;
+    "POST" "/crm/v8/:module/:id/actions/convert" => Module(Op::Create), 5..5;
     "GET" "/crm/v8/:module/:id" => Module(Op::Read), 1..1;
     "PUT" "/crm/v8/:module/:id" => Module(Op::Update), 1..1;
     "DELETE" "/crm/v8/:module/:id" => Module(Op::Delete), 1..1;

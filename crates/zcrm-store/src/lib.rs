@@ -2,6 +2,7 @@
 //! record tables, one typed column per field.
 
 pub mod control;
+pub mod convert;
 pub mod db;
 pub mod password;
 pub mod pg;
@@ -22,6 +23,9 @@ pub enum StoreError {
     Postgres(#[from] postgres::Error),
     #[error("database closed")]
     Closed,
+    /// A refusal (Zoho error) that must roll the whole transaction back.
+    #[error("refused: {0}")]
+    Refused(ApiError),
     #[error("{0}")]
     Other(String),
 }

@@ -104,21 +104,21 @@ type PendingInserts = (Vec<String>, Vec<(i64, Vec<SqlValue>)>);
 type SelectCache = std::collections::HashMap<(String, Vec<usize>), Arc<str>>;
 
 pub struct OrgStore {
-    db: Arc<Db>,
-    catalog: Arc<Catalog>,
+    pub(crate) db: Arc<Db>,
+    pub(crate) catalog: Arc<Catalog>,
     /// Qualifies table names: `""` for an org's own SQLite file, `org_<id>.` for its PostgreSQL schema.
-    prefix: Arc<str>,
+    pub(crate) prefix: Arc<str>,
     /// SELECT lists by (module, fields): built once, reused by every read.
     selects: std::sync::RwLock<SelectCache>,
 }
 
-fn table(prefix: &str, m: &Module) -> String {
+pub(crate) fn table(prefix: &str, m: &Module) -> String {
     format!("{prefix}{}", m.table())
 }
 
 /// SELECT expressions for `fields` of `m` (after `id`): each field gives its
 /// value, then for lookups the display name, for multi-module lookups the module.
-fn select_list(prefix: &str, catalog: &Catalog, m: &Module, fields: &[usize]) -> String {
+pub(crate) fn select_list(prefix: &str, catalog: &Catalog, m: &Module, fields: &[usize]) -> String {
     let mut out = vec!["t.id".to_string()];
     for &i in fields {
         let f = &m.fields[i];
@@ -156,7 +156,7 @@ fn select_list(prefix: &str, catalog: &Catalog, m: &Module, fields: &[usize]) ->
     out.join(", ")
 }
 
-fn read_row(
+pub(crate) fn read_row(
     catalog: &Catalog,
     m: &Module,
     fields: &[usize],
@@ -189,7 +189,12 @@ fn read_row(
     Ok(Row { id, cells })
 }
 
-fn exists(c: &mut dyn Conn, prefix: &str, m: &Module, id: i64) -> Result<bool, StoreError> {
+pub(crate) fn exists(
+    c: &mut dyn Conn,
+    prefix: &str,
+    m: &Module,
+    id: i64,
+) -> Result<bool, StoreError> {
     Ok(c.row(
         &format!("SELECT 1 FROM {} WHERE id = ?1", table(prefix, m)),
         &[id.into()],
@@ -734,7 +739,7 @@ fn insert_many(
     Ok(())
 }
 
-fn insert_one(
+pub(crate) fn insert_one(
     c: &mut dyn Conn,
     prefix: &str,
     catalog: &Catalog,
@@ -762,7 +767,7 @@ fn insert_one(
     Ok(Ok(saved(id, ctx)))
 }
 
-fn update_one(
+pub(crate) fn update_one(
     c: &mut dyn Conn,
     prefix: &str,
     catalog: &Catalog,

@@ -73,7 +73,10 @@ pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), 
             id {int} PRIMARY KEY, module TEXT NOT NULL, display_name TEXT,
             deleted_by {int} NOT NULL, deleted_time {int} NOT NULL,
             created_by {int}, type TEXT NOT NULL, data TEXT NOT NULL);
-         CREATE INDEX IF NOT EXISTS deleted_by_module ON {prefix}deleted_records(module, deleted_time);"
+         CREATE INDEX IF NOT EXISTS deleted_by_module ON {prefix}deleted_records(module, deleted_time);
+         CREATE TABLE IF NOT EXISTS {prefix}lead_conversions (
+            lead_id {int} PRIMARY KEY, contact_id {int}, account_id {int}, deal_id {int},
+            converted_time {int} NOT NULL, converted_by {int} NOT NULL);"
     ))?;
     for m in catalog.modules() {
         let table = m.table();

@@ -2,6 +2,7 @@
 
 mod apis;
 mod consent;
+mod convert;
 mod html;
 mod metadata;
 mod oauth;
@@ -53,6 +54,10 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/crm/v8/:module/deleted", get(records::deleted))
         .route("/crm/v8/:module/upsert", post(records::upsert))
+        .route(
+            "/crm/v8/:module/:id/actions/convert",
+            post(convert::convert),
+        )
         .route(
             "/crm/v8/:module/:id",
             get(records::get_one)

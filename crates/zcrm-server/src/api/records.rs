@@ -415,13 +415,27 @@ pub async fn get_one(
         Some(raw) => (field_list(&m, raw)?, false),
         None => ((0..m.fields.len()).collect(), true),
     };
-    match caller.org.store.get(&m, id, &fields).await? {
-        Some(row) => Ok(raw_json_response(
-            200,
-            data_body(&[render_row(&caller, &m, &fields, &row, full)], None),
-        )),
-        None => Ok(no_content()),
+    let Some(row) = caller.org.store.get(&m, id, &fields).await? else {
+        return Ok(no_content());
+    };
+    let mut rec = render_row(&caller, &m, &fields, &row, full);
+    if full && m.api_name == "Leads" {
+        if let Some(d) = caller.org.store.conversion(id).await? {
+            // A converted lead names what it became, as Zoho's `$converted_detail`.
+            let id_or_null =
+                |v: Option<i64>| v.map(|i| json!(i.to_string())).unwrap_or(Value::Null);
+            let detail = json!({
+                "contact": id_or_null(d.contact),
+                "account": id_or_null(d.account),
+                "deal": id_or_null(d.deal),
+                "convert_date": format_datetime(d.time, caller.org.tz),
+                "converted_by": id_or_null(Some(d.by)),
+            });
+            rec.pop(); // the closing brace
+            let _ = write!(rec, ",\"$converted_detail\":{detail}}}");
+        }
     }
+    Ok(raw_json_response(200, data_body(&[rec], None)))
 }
 
 fn success_item(caller: &Caller, s: &Saved, message: &str) -> Value {
