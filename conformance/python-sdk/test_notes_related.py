@@ -54,7 +54,6 @@ def test_notes_create_get_delete(uniq):
     assert assert_id(gone.get_details()["id"]) == nid
 
 
-@pytest.mark.xfail(strict=True, reason="waits on issue 6")
 def test_related_records(uniq):
     """Related records: list (GET /Accounts/{id}/Contacts)"""
     (aid,) = create_records("Accounts", [make_record(Account_Name="Rel-" + uniq)])

@@ -323,3 +323,163 @@ async fn failed_conversion_leaves_nothing_behind() {
         "OAUTH_SCOPE_MISMATCH",
     );
 }
+
+#[tokio::test]
+async fn related_lists_list_link_and_unlink() {
+    let srv = TestServer::start().await;
+    let t = srv.token(ALL_SCOPES).await;
+    let acc = srv
+        .create("Accounts", &t, vec![json!({"Account_Name": "Parent Co"})])
+        .await
+        .remove(0);
+    let kids = srv
+        .create(
+            "Contacts",
+            &t,
+            vec![
+                json!({"Last_Name": "A", "Account_Name": {"id": acc}}),
+                json!({"Last_Name": "B"}),
+                json!({"Last_Name": "C"}),
+            ],
+        )
+        .await;
+    let r = srv
+        .get(
+            &format!("/crm/v8/Accounts/{acc}/Contacts?fields=Last_Name"),
+            &t,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["info"]["count"], 1);
+    assert_eq!(r.body["data"][0]["Last_Name"], "A");
+    assert!(r.body["info"]["more_records"].is_boolean());
+
+    // Link B by the many form and C by the single form.
+    let r = srv
+        .put(
+            &format!("/crm/v8/Accounts/{acc}/Contacts"),
+            &t,
+            json!({"data": [{"id": kids[1]}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["data"][0],
+        json!({"code": "SUCCESS", "details": {"id": kids[1]}, "message": "relation added", "status": "success"})
+    );
+    let r = srv
+        .call(
+            reqwest::Method::PUT,
+            &format!("/crm/v8/Accounts/{acc}/Contacts/{}", kids[2]),
+            &t,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        srv.get(
+            &format!("/crm/v8/Accounts/{acc}/Contacts?fields=Last_Name"),
+            &t
+        )
+        .await
+        .body["info"]["count"],
+        3
+    );
+    let c = srv
+        .get(
+            &format!("/crm/v8/Contacts/{}?fields=Account_Name", kids[2]),
+            &t,
+        )
+        .await;
+    assert_eq!(c.body["data"][0]["Account_Name"]["name"], "Parent Co");
+
+    // Unlink two, one of which is not linked to this parent.
+    let other = srv
+        .create("Contacts", &t, vec![json!({"Last_Name": "Other"})])
+        .await
+        .remove(0);
+    let r = srv
+        .delete(
+            &format!("/crm/v8/Accounts/{acc}/Contacts?ids={},{other}", kids[0]),
+            &t,
+        )
+        .await;
+    assert_eq!(r.status, 207, "{}", r.body);
+    assert_eq!(r.body["data"][0]["message"], "relation removed");
+    assert_eq!(r.body["data"][1]["code"], "INVALID_DATA");
+    assert_eq!(
+        srv.get(
+            &format!("/crm/v8/Accounts/{acc}/Contacts?fields=Last_Name"),
+            &t
+        )
+        .await
+        .body["info"]["count"],
+        2
+    );
+
+    // Notes of a record, through the polymorphic Parent_Id; they cannot be unlinked.
+    let lead = srv
+        .create("Leads", &t, vec![json!({"Last_Name": "L"})])
+        .await
+        .remove(0);
+    let note = srv
+        .create("Notes", &t, vec![json!({"Note_Content": "hi", "Parent_Id": {"module": {"api_name": "Leads"}, "id": lead}})])
+        .await
+        .remove(0);
+    let r = srv
+        .get(
+            &format!("/crm/v8/Leads/{lead}/Notes?fields=Note_Content"),
+            &t,
+        )
+        .await;
+    assert_eq!(r.body["data"][0]["id"], note.as_str());
+    assert_eq!(
+        srv.get(
+            &format!("/crm/v8/Accounts/{acc}/Notes?fields=Note_Content"),
+            &t
+        )
+        .await
+        .status,
+        204
+    );
+    assert_error(
+        &srv.delete(&format!("/crm/v8/Leads/{lead}/Notes/{note}"), &t)
+            .await,
+        400,
+        "NOT_ALLOWED",
+    );
+
+    // Errors: unknown list, unknown parent, fields required, scopes.
+    assert_error(
+        &srv.get(&format!("/crm/v8/Accounts/{acc}/Unicorns?fields=x"), &t)
+            .await,
+        400,
+        "INVALID_DATA",
+    );
+    assert_error(
+        &srv.get(
+            "/crm/v8/Accounts/4150000000000000001/Contacts?fields=Last_Name",
+            &t,
+        )
+        .await,
+        400,
+        "INVALID_DATA",
+    );
+    assert_error(
+        &srv.get(&format!("/crm/v8/Accounts/{acc}/Contacts"), &t)
+            .await,
+        400,
+        "REQUIRED_PARAM_MISSING",
+    );
+    let read = srv.token("ZohoCRM.modules.accounts.READ").await;
+    assert_error(
+        &srv.put(
+            &format!("/crm/v8/Accounts/{acc}/Contacts"),
+            &read,
+            json!({"data": [{"id": other}]}),
+        )
+        .await,
+        401,
+        "OAUTH_SCOPE_MISMATCH",
+    );
+}

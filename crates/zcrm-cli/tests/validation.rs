@@ -238,7 +238,7 @@ async fn malformed_calls_get_their_envelope() {
     assert_error(&r, 400, "INVALID_MODULE");
     assert_eq!(r.body["details"], json!({"resource_path_index": 0}));
     assert_error(
-        &srv.get("/crm/v8/Leads/x/y/z", &t).await,
+        &srv.get("/crm/v8/Leads/x/y/z/w", &t).await,
         404,
         "INVALID_URL_PATTERN",
     );

@@ -52,6 +52,11 @@ ops! {
     "GET" "/crm/v8/:module/deleted" => Module(Op::Read), 1..1;
     "POST" "/crm/v8/:module/upsert" => Module(Op::Create), 1..1;
     "POST" "/crm/v8/:module/:id/actions/convert" => Module(Op::Create), 5..5;
+    "GET" "/crm/v8/:module/:id/:related" => Module(Op::Read), 1..1;
+    "PUT" "/crm/v8/:module/:id/:related" => Module(Op::Update), 1..1;
+    "DELETE" "/crm/v8/:module/:id/:related" => Module(Op::Update), 1..1;
+    "PUT" "/crm/v8/:module/:id/:related/:related_id" => Module(Op::Update), 1..1;
+    "DELETE" "/crm/v8/:module/:id/:related/:related_id" => Module(Op::Update), 1..1;
     "GET" "/crm/v8/:module/:id" => Module(Op::Read), 1..1;
     "PUT" "/crm/v8/:module/:id" => Module(Op::Update), 1..1;
     "DELETE" "/crm/v8/:module/:id" => Module(Op::Delete), 1..1;

@@ -86,6 +86,17 @@ pub struct ListQuery {
     pub converted: Option<bool>,
     /// `If-Modified-Since`: only records modified after this instant.
     pub modified_since: Option<i64>,
+    /// Only the children of one record (a related list).
+    pub related: Option<Related>,
+}
+
+/// The children of `parent_id` through lookup field `field` (an index into
+/// the child module's fields); for a multi-module lookup, `parent_module` too.
+#[derive(Debug, Clone)]
+pub struct Related {
+    pub field: usize,
+    pub parent_id: i64,
+    pub parent_module: String,
 }
 
 #[derive(Debug, Clone)]
@@ -501,6 +512,15 @@ impl OrgStore {
             wheres.push(format!("t.{} > ?{}", col("Modified_Time"), args.len() + 1));
             args.push(SqlValue::Int(t));
         }
+        if let Some(rel) = &q.related {
+            let f = &m.fields[rel.field];
+            wheres.push(format!("t.{} = ?{}", col(&f.api_name), args.len() + 1));
+            args.push(SqlValue::Int(rel.parent_id));
+            if f.is_multi_module() {
+                wheres.push(format!("t.{} = ?{}", module_col(f), args.len() + 1));
+                args.push(rel.parent_module.as_str().into());
+            }
+        }
         let order_col = match q.sort_by {
             SortBy::Id => "t.id".to_string(),
             SortBy::CreatedTime => format!("t.{}", col("Created_Time")),
@@ -644,6 +664,61 @@ impl OrgStore {
                 let more = rows.len() as u64 > limit;
                 rows.truncate(limit as usize);
                 Ok((rows, more))
+            })
+            .await
+    }
+
+    /// Links (`Some(parent)`) or unlinks (`None`) children of a related list:
+    /// sets their lookup `field` to the parent. Per-id outcome: `false` when the
+    /// child does not exist (or, unlinking, is not linked to this parent).
+    pub async fn relate(
+        &self,
+        child: Arc<Module>,
+        field: usize,
+        parent: (i64, String),
+        ids: Vec<i64>,
+        link: bool,
+        ctx: WriteCtx,
+    ) -> Result<Vec<bool>, StoreError> {
+        let prefix = self.prefix.clone();
+        self.db
+            .write(move |c| {
+                let m = &*child;
+                let f = &m.fields[field];
+                let t = table(&prefix, m);
+                let multi = f.is_multi_module();
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let n = if link {
+                        let module_set = if multi { format!(", {} = ?5", module_col(f)) } else { String::new() };
+                        c.exec(
+                            &format!(
+                                "UPDATE {t} SET {fc} = ?1, {mt} = ?2, {mb} = ?3{module_set} WHERE id = ?4",
+                                fc = col(&f.api_name),
+                                mt = col("Modified_Time"),
+                                mb = col("Modified_By")
+                            ),
+                            &if multi {
+                                vec![parent.0.into(), ctx.now.into(), ctx.user.into(), id.into(), parent.1.as_str().into()]
+                            } else {
+                                vec![parent.0.into(), ctx.now.into(), ctx.user.into(), id.into()]
+                            },
+                        )?
+                    } else {
+                        let module_set = if multi { format!(", {} = NULL", module_col(f)) } else { String::new() };
+                        c.exec(
+                            &format!(
+                                "UPDATE {t} SET {fc} = NULL, {mt} = ?1, {mb} = ?2{module_set} WHERE id = ?3 AND {fc} = ?4",
+                                fc = col(&f.api_name),
+                                mt = col("Modified_Time"),
+                                mb = col("Modified_By")
+                            ),
+                            &[ctx.now.into(), ctx.user.into(), id.into(), parent.0.into()],
+                        )?
+                    };
+                    out.push(n > 0);
+                }
+                Ok(out)
             })
             .await
     }

@@ -8,6 +8,7 @@ mod metadata;
 mod oauth;
 mod params;
 mod records;
+mod related;
 mod users_org;
 
 use crate::auth;
@@ -57,6 +58,16 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/crm/v8/:module/:id/actions/convert",
             post(convert::convert),
+        )
+        .route(
+            "/crm/v8/:module/:id/:related",
+            get(related::list)
+                .put(related::link_many)
+                .delete(related::unlink_many),
+        )
+        .route(
+            "/crm/v8/:module/:id/:related/:related_id",
+            axum::routing::put(related::link_one).delete(related::unlink_one),
         )
         .route(
             "/crm/v8/:module/:id",

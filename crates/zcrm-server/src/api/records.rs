@@ -16,7 +16,7 @@ use std::sync::Arc;
 use zcrm_core::meta::{DataType, Module};
 use zcrm_core::value::{format_datetime, render, write_json, write_json_str};
 use zcrm_core::{ApiError, Code};
-use zcrm_store::records::{ListQuery, Row, Saved, SortBy, WriteCtx, WriteRow};
+use zcrm_store::records::{ListQuery, Related, Row, Saved, SortBy, WriteCtx, WriteRow};
 
 const MAX_FIELDS: usize = 50;
 const MAX_RECORDS: usize = 100;
@@ -235,6 +235,19 @@ pub async fn list(
     Query(q): Query<Params>,
     headers: HeaderMap,
 ) -> HttpResult<Response> {
+    list_page(&caller, &m, &q, &headers, None).await
+}
+
+/// One page of `m`'s records, as `GET /{module}` answers it; `related` limits
+/// it to the children of one parent record (a related list).
+pub async fn list_page(
+    caller: &Caller,
+    m: &Arc<Module>,
+    q: &Params,
+    headers: &HeaderMap,
+    related: Option<Related>,
+) -> HttpResult<Response> {
+    let (caller, m, q) = (caller.clone(), m.clone(), q.clone());
     let fields = field_list(&m, q.get("fields").map(String::as_str).unwrap_or(""))?;
     let per_page = int_param(&q, "per_page", 200, 200)?;
     if q.contains_key("cvid") && q.contains_key("sort_by") {
@@ -334,6 +347,7 @@ pub async fn list(
         ids,
         converted,
         modified_since,
+        related,
     };
     let (rows, more) = caller.org.store.list(&m, &query).await?;
     if rows.is_empty() {

@@ -1,0 +1,198 @@
+//! Related lists of a record: `GET/PUT/DELETE /crm/v8/{module}/{id}/{related_list}`
+//! and `PUT/DELETE …/{related_list}/{related_id}`. A related list here is a
+//! lookup on the child module pointing at the parent (Contacts of an Account
+//! through `Account_Name`, Notes through `Parent_Id`, Tasks through `What_Id` …),
+//! as `GET /settings/related_lists` describes.
+
+use super::params::{data_array, id_list, json_body, Params};
+use super::records::list_page;
+use crate::auth::{Caller, PathModule};
+use crate::error::{json_response, HttpResult};
+use axum::body::Bytes;
+use axum::extract::{Path, Query};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::Extension;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use zcrm_core::ids::{parse_id, parse_id_str};
+use zcrm_core::meta::Module;
+use zcrm_core::{ApiError, Code};
+use zcrm_store::records::{Related, WriteCtx};
+
+/// The child module and its lookup field behind `parent`'s related list `name`.
+fn resolve(caller: &Caller, parent: &Module, name: &str) -> Result<(Arc<Module>, usize), ApiError> {
+    let invalid = || {
+        ApiError::new(Code::InvalidData)
+            .detail("resource_path_index", 3)
+            .message("The relation name given seems to be invalid")
+    };
+    let rl = parent
+        .related_lists
+        .iter()
+        .find(|rl| rl.api_name.eq_ignore_ascii_case(name))
+        .ok_or_else(invalid)?;
+    let child = caller
+        .org
+        .store
+        .catalog()
+        .module(&rl.module)
+        .cloned()
+        .ok_or_else(invalid)?;
+    let field = rl
+        .field
+        .as_deref()
+        .and_then(|f| child.fields.iter().position(|x| x.api_name == f))
+        .ok_or_else(|| ApiError::new(Code::NotSupported).detail("resource_path_index", 3))?;
+    Ok((child, field))
+}
+
+fn parent_id(raw: &str) -> Result<i64, ApiError> {
+    parse_id_str(raw).ok_or_else(|| {
+        ApiError::new(Code::InvalidData)
+            .detail("resource_path_index", 2)
+            .message("the id given seems to be invalid")
+    })
+}
+
+/// The parent must exist: Zoho answers for a missing one as for a bad id.
+async fn existing_parent(caller: &Caller, m: &Arc<Module>, id: i64) -> Result<(), ApiError> {
+    match caller.org.store.get(m, id, &[]).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::new(Code::InvalidData)
+            .detail("resource_path_index", 2)
+            .message("the id given seems to be invalid")),
+    }
+}
+
+pub async fn list(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id, name)): Path<(String, String, String)>,
+    Query(q): Query<Params>,
+    headers: HeaderMap,
+) -> HttpResult<Response> {
+    let (child, field) = resolve(&caller, &m, &name)?;
+    let id = parent_id(&id)?;
+    existing_parent(&caller, &m, id).await?;
+    let related = Related {
+        field,
+        parent_id: id,
+        parent_module: m.api_name.clone(),
+    };
+    list_page(&caller, &child, &q, &headers, Some(related)).await
+}
+
+async fn relate(
+    caller: &Caller,
+    m: &Arc<Module>,
+    name: &str,
+    id: &str,
+    ids: Vec<i64>,
+    link: bool,
+) -> HttpResult<Response> {
+    let (child, field) = resolve(caller, m, name)?;
+    let id = parent_id(id)?;
+    existing_parent(caller, m, id).await?;
+    if !link && child.fields[field].system_mandatory {
+        // A note or similar cannot exist without its parent: delete it instead.
+        return Err(ApiError::new(Code::NotAllowed)
+            .detail("api_name", child.fields[field].api_name.as_str())
+            .message("the relation is mandatory for the related record")
+            .into());
+    }
+    let ctx = WriteCtx {
+        now: caller.app.now(),
+        user: caller.user_id,
+        users: caller.org.user_ids(),
+    };
+    let done = caller
+        .org
+        .store
+        .relate(
+            child,
+            field,
+            (id, m.api_name.clone()),
+            ids.clone(),
+            link,
+            ctx,
+        )
+        .await?;
+    let ok = done.iter().filter(|d| **d).count();
+    let data: Vec<Value> = ids
+        .iter()
+        .zip(&done)
+        .map(|(rid, d)| {
+            if *d {
+                json!({"code": "SUCCESS", "details": {"id": rid.to_string()},
+                       "message": if link { "relation added" } else { "relation removed" }, "status": "success"})
+            } else {
+                ApiError::new(Code::InvalidData)
+                    .detail("id", rid.to_string())
+                    .message("the related id given seems to be invalid")
+                    .to_json()
+            }
+        })
+        .collect();
+    let status = if ok == ids.len() {
+        200
+    } else if ok == 0 {
+        400
+    } else {
+        207
+    };
+    Ok(json_response(status, &json!({"data": data})))
+}
+
+pub async fn link_many(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id, name)): Path<(String, String, String)>,
+    body: Bytes,
+) -> HttpResult<Response> {
+    let body = json_body(&body)?;
+    let data = data_array(&body, 100)?;
+    let ids = data
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            d.get("id").and_then(parse_id).ok_or_else(|| {
+                ApiError::new(Code::MandatoryNotFound)
+                    .detail("api_name", "id")
+                    .detail("json_path", format!("$.data[{i}].id"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    relate(&caller, &m, &name, &id, ids, true).await
+}
+
+pub async fn link_one(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id, name, rid)): Path<(String, String, String, String)>,
+) -> HttpResult<Response> {
+    let rid = parse_id_str(&rid)
+        .ok_or_else(|| ApiError::new(Code::InvalidData).detail("resource_path_index", 4))?;
+    relate(&caller, &m, &name, &id, vec![rid], true).await
+}
+
+pub async fn unlink_many(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id, name)): Path<(String, String, String)>,
+    Query(q): Query<Params>,
+) -> HttpResult<Response> {
+    let raw = q.get("ids").ok_or_else(|| ApiError::param_missing("ids"))?;
+    let ids = id_list(raw, "ids", 100)?;
+    relate(&caller, &m, &name, &id, ids, false).await
+}
+
+pub async fn unlink_one(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id, name, rid)): Path<(String, String, String, String)>,
+) -> HttpResult<Response> {
+    let rid = parse_id_str(&rid)
+        .ok_or_else(|| ApiError::new(Code::InvalidData).detail("resource_path_index", 4))?;
+    relate(&caller, &m, &name, &id, vec![rid], false).await
+}
