@@ -1,7 +1,5 @@
 """Tags through the SDK (issue 6)."""
 
-import pytest
-
 from zohocrmsdk.src.com.zoho.crm.api import ParameterMap
 from zohocrmsdk.src.com.zoho.crm.api.tags import (
     TagsOperations, BodyWrapper, NewTagRequestWrapper, ExistingTagRequestWrapper, Tag, ExistingTag,
@@ -10,9 +8,6 @@ from zohocrmsdk.src.com.zoho.crm.api.tags import (
 )
 
 from sdkutil import obj, value, assert_id, create_leads, get_record
-
-pytestmark = pytest.mark.xfail(strict=True, reason="waits on issue 6")
-
 
 def test_tags_create_add_remove(uniq):
     """Tags: create, add to record, list, remove"""

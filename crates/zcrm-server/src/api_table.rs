@@ -45,6 +45,17 @@ ops! {
     "GET" "/crm/v8/settings/related_lists" => Scope("ZohoCRM.settings.related_lists.READ"), 1..1;
     "GET" "/crm/v8/settings/custom_views" => Scope("ZohoCRM.settings.custom_views.READ"), 1..1;
     "GET" "/crm/v8/settings/custom_views/:id" => Scope("ZohoCRM.settings.custom_views.READ"), 1..1;
+    "GET" "/crm/v8/settings/tags" => Scope("ZohoCRM.settings.tags.READ"), 1..1;
+    "POST" "/crm/v8/settings/tags" => Scope("ZohoCRM.settings.tags.CREATE"), 1..1;
+    "PUT" "/crm/v8/settings/tags" => Scope("ZohoCRM.settings.tags.UPDATE"), 1..1;
+    "PUT" "/crm/v8/settings/tags/:id" => Scope("ZohoCRM.settings.tags.UPDATE"), 1..1;
+    "DELETE" "/crm/v8/settings/tags/:id" => Scope("ZohoCRM.settings.tags.DELETE"), 1..1;
+    "POST" "/crm/v8/settings/tags/:id/actions/merge" => Scope("ZohoCRM.settings.tags.UPDATE"), 1..1;
+    "GET" "/crm/v8/settings/tags/:id/actions/records_count" => Scope("ZohoCRM.settings.tags.READ"), 1..1;
+    "POST" "/crm/v8/:module/actions/add_tags" => Module(Op::Update), 1..1;
+    "POST" "/crm/v8/:module/actions/remove_tags" => Module(Op::Update), 1..1;
+    "POST" "/crm/v8/:module/:id/actions/add_tags" => Module(Op::Update), 1..1;
+    "POST" "/crm/v8/:module/:id/actions/remove_tags" => Module(Op::Update), 1..1;
     "GET" "/crm/v8/:module" => Module(Op::Read), 1..1;
     "POST" "/crm/v8/:module" => Module(Op::Create), 1..1;
     "PUT" "/crm/v8/:module" => Module(Op::Update), 1..1;

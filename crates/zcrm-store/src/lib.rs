@@ -9,6 +9,7 @@ pub mod pg;
 pub mod records;
 pub mod schema;
 pub mod sqlite;
+pub mod tags;
 
 use zcrm_core::ApiError;
 

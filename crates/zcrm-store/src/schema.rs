@@ -74,9 +74,17 @@ pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), 
             deleted_by {int} NOT NULL, deleted_time {int} NOT NULL,
             created_by {int}, type TEXT NOT NULL, data TEXT NOT NULL);
          CREATE INDEX IF NOT EXISTS deleted_by_module ON {prefix}deleted_records(module, deleted_time);
+         CREATE TABLE IF NOT EXISTS {prefix}tags (
+            id {int} PRIMARY KEY, module TEXT NOT NULL, name TEXT NOT NULL, color_code TEXT,
+            created_by {int} NOT NULL, created_time {int} NOT NULL,
+            modified_by {int} NOT NULL, modified_time {int} NOT NULL);
          CREATE TABLE IF NOT EXISTS {prefix}lead_conversions (
             lead_id {int} PRIMARY KEY, contact_id {int}, account_id {int}, deal_id {int},
             converted_time {int} NOT NULL, converted_by {int} NOT NULL);"
+    ))?;
+    c.batch(&format!(
+        "CREATE UNIQUE INDEX IF NOT EXISTS tags_by_name ON {prefix}tags(module, {});",
+        d.ci("name")
     ))?;
     for m in catalog.modules() {
         let table = m.table();

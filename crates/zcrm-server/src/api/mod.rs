@@ -9,6 +9,7 @@ mod oauth;
 mod params;
 mod records;
 mod related;
+mod tags;
 mod users_org;
 
 use crate::auth;
@@ -55,6 +56,29 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/crm/v8/:module/deleted", get(records::deleted))
         .route("/crm/v8/:module/upsert", post(records::upsert))
+        .route(
+            "/crm/v8/settings/tags",
+            get(tags::list).post(tags::create).put(tags::update_many),
+        )
+        .route(
+            "/crm/v8/settings/tags/:id",
+            axum::routing::put(tags::update_one).delete(tags::delete),
+        )
+        .route("/crm/v8/settings/tags/:id/actions/merge", post(tags::merge))
+        .route(
+            "/crm/v8/settings/tags/:id/actions/records_count",
+            get(tags::records_count),
+        )
+        .route("/crm/v8/:module/actions/add_tags", post(tags::add_many))
+        .route(
+            "/crm/v8/:module/actions/remove_tags",
+            post(tags::remove_many),
+        )
+        .route("/crm/v8/:module/:id/actions/add_tags", post(tags::add_one))
+        .route(
+            "/crm/v8/:module/:id/actions/remove_tags",
+            post(tags::remove_one),
+        )
         .route(
             "/crm/v8/:module/:id/actions/convert",
             post(convert::convert),

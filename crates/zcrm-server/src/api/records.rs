@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use std::fmt::Write;
 use std::sync::Arc;
 use zcrm_core::meta::{DataType, Module};
-use zcrm_core::value::{format_datetime, render, write_json, write_json_str};
+use zcrm_core::value::{format_datetime, write_json, write_json_str};
 use zcrm_core::{ApiError, Code};
 use zcrm_store::records::{ListQuery, Related, Row, Saved, SortBy, WriteCtx, WriteRow};
 
@@ -97,15 +97,7 @@ fn render_row(caller: &Caller, m: &Module, fields: &[usize], row: &Row, full: bo
                 None => out.push_str("null"),
             }
         } else if f.data_type == DataType::Multiselectpicklist && f.api_name == "Tag" {
-            let names: Vec<Value> = match render(f, &cell.value, tz) {
-                Value::Array(a) => a,
-                _ => vec![],
-            };
-            let tags: Vec<Value> = names
-                .into_iter()
-                .map(|n| json!({"name": n, "id": null, "color_code": null}))
-                .collect();
-            out.push_str(&Value::Array(tags).to_string());
+            out.push_str(&Value::Array(zcrm_store::tags::parse_tags(&cell.value)).to_string());
         } else {
             write_json(&mut out, f, &cell.value, tz);
         }
