@@ -9,6 +9,7 @@ from zohocrmsdk.src.com.zoho.crm.api.tags import (
 
 from sdkutil import obj, value, assert_id, create_leads, get_record
 
+
 def test_tags_create_add_remove(uniq):
     """Tags: create, add to record, list, remove"""
     name = "tag-" + uniq

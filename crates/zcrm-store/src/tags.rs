@@ -44,6 +44,17 @@ pub enum TagRef {
     Name(String),
 }
 
+/// Tags to put on (`add`) or take off records.
+pub struct Tagging {
+    pub records: Vec<i64>,
+    pub tags: Vec<TagRef>,
+    pub add: bool,
+    /// Adding replaces the records' tags instead of extending them.
+    pub over_write: bool,
+    /// Ids for tags that adding by name creates.
+    pub new_ids: Vec<i64>,
+}
+
 const COLS: &str = "id, name, color_code, created_by, created_time, modified_by, modified_time";
 
 fn tag_from(r: &[SqlValue]) -> Result<TagRow, StoreError> {
@@ -402,13 +413,16 @@ impl OrgStore {
     pub async fn tag_records(
         &self,
         m: Arc<Module>,
-        records: Vec<i64>,
-        tags: Vec<TagRef>,
-        add: bool,
-        over_write: bool,
-        new_ids: Vec<i64>,
+        change: Tagging,
         ctx: WriteCtx,
     ) -> Result<Result<Vec<Result<Vec<Value>, ApiError>>, ApiError>, StoreError> {
+        let Tagging {
+            records,
+            tags,
+            add,
+            over_write,
+            new_ids,
+        } = change;
         let prefix = self.prefix.clone();
         self.db
             .write(move |c| {

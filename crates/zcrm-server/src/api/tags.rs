@@ -16,7 +16,7 @@ use zcrm_core::meta::Module;
 use zcrm_core::value::format_datetime;
 use zcrm_core::{ApiError, Code};
 use zcrm_store::records::WriteCtx;
-use zcrm_store::tags::{TagRef, TagRow};
+use zcrm_store::tags::{TagRef, TagRow, Tagging};
 
 fn user(caller: &Caller, id: i64) -> Value {
     let name = caller.org.with_user(id, |u| u.full_name());
@@ -322,11 +322,13 @@ async fn tag_records(
         .store
         .tag_records(
             m,
-            records.clone(),
-            tags,
-            add,
-            over_write,
-            fresh,
+            Tagging {
+                records: records.clone(),
+                tags,
+                add,
+                over_write,
+                new_ids: fresh,
+            },
             ctx(caller),
         )
         .await?
