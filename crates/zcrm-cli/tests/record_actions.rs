@@ -483,3 +483,76 @@ async fn related_lists_list_link_and_unlink() {
         "OAUTH_SCOPE_MISMATCH",
     );
 }
+
+#[tokio::test]
+async fn clone_copies_a_record_with_overrides() {
+    let srv = TestServer::start().await;
+    let t = srv.token(ALL_SCOPES).await;
+    let acc = srv
+        .create("Accounts", &t, vec![json!({"Account_Name": "Acme"})])
+        .await
+        .remove(0);
+    let c = srv
+        .create("Contacts", &t, vec![json!({"First_Name": "Ann", "Last_Name": "Lee", "Email": "ann@acme.com", "Account_Name": {"id": acc}})])
+        .await
+        .remove(0);
+    let r = srv
+        .call(
+            reqwest::Method::POST,
+            &format!("/crm/v8/Contacts/{c}/actions/clone"),
+            &t,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let copy = r.body["data"][0]["details"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(copy, c);
+    let g = srv
+        .get(
+            &format!("/crm/v8/Contacts/{copy}?fields=Full_Name,Email,Account_Name"),
+            &t,
+        )
+        .await;
+    assert_eq!(g.body["data"][0]["Full_Name"], "Ann Lee");
+    assert_eq!(g.body["data"][0]["Account_Name"]["id"], acc.as_str());
+    let r = srv
+        .post(
+            &format!("/crm/v8/Contacts/{c}/actions/clone"),
+            &t,
+            json!({"data": [{"Email": "copy@acme.com"}]}),
+        )
+        .await;
+    let copy2 = r.body["data"][0]["details"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let g = srv
+        .get(&format!("/crm/v8/Contacts/{copy2}?fields=Email"), &t)
+        .await;
+    assert_eq!(g.body["data"][0]["Email"], "copy@acme.com");
+    // A unique field cannot be cloned as is.
+    let r = srv
+        .call(
+            reqwest::Method::POST,
+            &format!("/crm/v8/Accounts/{acc}/actions/clone"),
+            &t,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["data"][0]["code"], "DUPLICATE_DATA");
+    assert_error(
+        &srv.call(
+            reqwest::Method::POST,
+            "/crm/v8/Contacts/4150000000000000001/actions/clone",
+            &t,
+            None,
+        )
+        .await,
+        400,
+        "INVALID_DATA",
+    );
+}

@@ -55,6 +55,7 @@ ops! {
     "POST" "/crm/v8/:module/actions/add_tags" => Module(Op::Update), 1..1;
     "POST" "/crm/v8/:module/actions/remove_tags" => Module(Op::Update), 1..1;
     "POST" "/crm/v8/:module/:id/actions/add_tags" => Module(Op::Update), 1..1;
+    "POST" "/crm/v8/:module/:id/actions/clone" => Module(Op::Create), 1..1;
     "POST" "/crm/v8/:module/:id/actions/remove_tags" => Module(Op::Update), 1..1;
     "GET" "/crm/v8/:module" => Module(Op::Read), 1..1;
     "POST" "/crm/v8/:module" => Module(Op::Create), 1..1;

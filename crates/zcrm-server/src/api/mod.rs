@@ -76,6 +76,10 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/crm/v8/:module/:id/actions/add_tags", post(tags::add_one))
         .route(
+            "/crm/v8/:module/:id/actions/clone",
+            post(records::clone_record),
+        )
+        .route(
             "/crm/v8/:module/:id/actions/remove_tags",
             post(tags::remove_one),
         )

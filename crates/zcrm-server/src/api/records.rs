@@ -622,6 +622,67 @@ pub async fn upsert(
     write(&caller, &m, rows, "record added", 200).await
 }
 
+/// `POST /crm/v8/{module}/{id}/actions/clone`: a new record with the same
+/// values (system fields and conversion state aside); fields in an optional
+/// `{"data":[{…}]}` body override the copy.
+pub async fn clone_record(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id)): Path<(String, String)>,
+    body: Bytes,
+) -> HttpResult<Response> {
+    let id = parse_path_id(&id)?;
+    let all: Vec<usize> = (0..m.fields.len()).collect();
+    let Some(row) = caller.org.store.get(&m, id, &all).await? else {
+        return Err(ApiError::new(Code::InvalidData)
+            .detail("resource_path_index", 2)
+            .message("the id given seems to be invalid")
+            .into());
+    };
+    let now = caller.app.now();
+    let overrides = if body.iter().all(|b| b.is_ascii_whitespace()) {
+        None
+    } else {
+        let body = json_body(&body)?;
+        Some(data_array(&body, 1)?.remove(0))
+    };
+    let mut values: Vec<(usize, zcrm_core::value::Checked)> = m
+        .fields
+        .iter()
+        .zip(&row.cells)
+        .enumerate()
+        .filter(|(_, (f, c))| {
+            !f.system
+                && !c.value.is_null()
+                && !matches!(f.api_name.as_str(), "Converted__s" | "Converted_Date_Time")
+                && f.data_type != DataType::Autonumber
+        })
+        .map(|(i, (_, c))| {
+            (
+                i,
+                zcrm_core::value::Checked {
+                    value: c.value.clone(),
+                    lookup_module: c.module.clone(),
+                },
+            )
+        })
+        .collect();
+    if let Some(o) = overrides {
+        let checked = check_record(&m, &o, 0, Mode::Update, None, &caller.app.ids, now)?;
+        for (i, v) in checked.values {
+            values.retain(|(j, _)| *j != i);
+            values.push((i, v));
+        }
+    }
+    let rows = vec![Ok(WriteRow {
+        values,
+        json_path: "$.data[0]".into(),
+        id: None,
+        upsert_on: Vec::new(),
+    })];
+    write(&caller, &m, rows, "record added", 201).await
+}
+
 pub async fn update_many(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
