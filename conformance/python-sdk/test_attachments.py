@@ -1,7 +1,5 @@
 """Attachments through the SDK (issue 6)."""
 
-import pytest
-
 from zohocrmsdk.src.com.zoho.crm.api.attachments import (
     AttachmentsOperations, FileBodyWrapper, GetAttachmentsParam, ActionWrapper, SuccessResponse,
     ResponseWrapper,
@@ -10,9 +8,6 @@ from zohocrmsdk.src.com.zoho.crm.api import ParameterMap
 from zohocrmsdk.src.com.zoho.crm.api.util import StreamWrapper
 
 from sdkutil import obj, value, assert_id, create_leads, success_items, read_stream
-
-pytestmark = pytest.mark.xfail(strict=True, reason="waits on issue 6")
-
 
 def test_attachments_upload_list_download_delete(uniq, tmp_path):
     """Attachments: upload, list, download, delete"""

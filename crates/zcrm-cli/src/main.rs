@@ -71,6 +71,11 @@ struct Storage {
     /// Most PostgreSQL connections this process opens.
     #[arg(long, env = "ZCRM_DB_POOL_SIZE", default_value_t = 16)]
     db_pool_size: usize,
+    /// Keep files (attachments, uploads) in an S3-compatible store shared by all nodes:
+    /// s3://bucket[/prefix]?endpoint=URL&region=R&allow_http=true (credentials from AWS_* variables).
+    /// Default: under DATA_DIR/files.
+    #[arg(long, env = "ZCRM_FILE_STORE")]
+    file_store: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -168,6 +173,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         data_dir: a.storage.data_dir,
         database_url: a.storage.database_url,
         db_pool_size: a.storage.db_pool_size,
+        file_store: a.storage.file_store,
         public_url: a.public_url,
         time_zone: a.time_zone,
         company_name: a.company_name,

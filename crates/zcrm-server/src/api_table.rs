@@ -56,6 +56,11 @@ ops! {
     "POST" "/crm/v8/:module/actions/remove_tags" => Module(Op::Update), 1..1;
     "POST" "/crm/v8/:module/:id/actions/add_tags" => Module(Op::Update), 1..1;
     "POST" "/crm/v8/:module/:id/actions/clone" => Module(Op::Create), 1..1;
+    "GET" "/crm/v8/:module/:id/Attachments" => Module(Op::Read), 1..1;
+    "POST" "/crm/v8/:module/:id/Attachments" => Module(Op::Create), 1..1;
+    "DELETE" "/crm/v8/:module/:id/Attachments" => Module(Op::Delete), 1..1;
+    "GET" "/crm/v8/:module/:id/Attachments/:attachment_id" => Module(Op::Read), 1..1;
+    "DELETE" "/crm/v8/:module/:id/Attachments/:attachment_id" => Module(Op::Delete), 1..1;
     "POST" "/crm/v8/:module/:id/actions/remove_tags" => Module(Op::Update), 1..1;
     "GET" "/crm/v8/:module" => Module(Op::Read), 1..1;
     "POST" "/crm/v8/:module" => Module(Op::Create), 1..1;

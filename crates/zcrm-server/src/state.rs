@@ -35,6 +35,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Most PostgreSQL connections this node opens.
     pub db_pool_size: usize,
+    /// `s3://…` keeps files in an S3-compatible store; `None` under `data_dir/files`.
+    pub file_store: Option<String>,
 }
 
 /// Printed once, when the data dir was empty.
@@ -81,6 +83,7 @@ pub struct App {
     pub public_url: String,
     pub control: Control,
     pub backend: Backend,
+    pub files: zcrm_store::files::FileStore,
     pub catalog: Arc<Catalog>,
     pub clock: Arc<Clock>,
     pub ids: IdGen,
@@ -102,6 +105,8 @@ impl App {
             config.db_pool_size,
         )?;
         let control = backend.control().await?;
+        let files =
+            zcrm_store::files::FileStore::open(&config.data_dir, config.file_store.as_deref())?;
         let clock = Arc::new(Clock::new());
         let ids = IdGen::new(control.register_node(clock.now_ms()).await?);
         let public_url = config
@@ -142,6 +147,7 @@ impl App {
             public_url,
             control,
             backend,
+            files,
             catalog,
             clock,
             ids,

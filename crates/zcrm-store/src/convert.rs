@@ -394,6 +394,10 @@ fn convert(
             )?;
         }
     }
+    c.exec(
+        &format!("UPDATE {prefix}attachments SET parent_module = 'Contacts', parent_id = ?1 WHERE parent_module = 'Leads' AND parent_id = ?2"),
+        &[contact_id.into(), req.lead_id.into()],
+    )?;
     for name in ["Tasks", "Events", "Calls"] {
         let Some(m) = catalog.module(name) else {
             continue;

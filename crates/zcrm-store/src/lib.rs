@@ -1,9 +1,11 @@
 //! zcrm persistence: the control database (orgs, users, OAuth) and each org's
 //! record tables, one typed column per field.
 
+pub mod attachments;
 pub mod control;
 pub mod convert;
 pub mod db;
+pub mod files;
 pub mod password;
 pub mod pg;
 pub mod records;

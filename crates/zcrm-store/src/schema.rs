@@ -78,6 +78,12 @@ pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), 
             id {int} PRIMARY KEY, module TEXT NOT NULL, name TEXT NOT NULL, color_code TEXT,
             created_by {int} NOT NULL, created_time {int} NOT NULL,
             modified_by {int} NOT NULL, modified_time {int} NOT NULL);
+         CREATE TABLE IF NOT EXISTS {prefix}attachments (
+            id {int} PRIMARY KEY, parent_module TEXT NOT NULL, parent_id {int} NOT NULL,
+            file_name TEXT NOT NULL, size {int} NOT NULL, content_type TEXT, file_key TEXT NOT NULL,
+            owner {int} NOT NULL, created_by {int} NOT NULL, created_time {int} NOT NULL,
+            modified_by {int} NOT NULL, modified_time {int} NOT NULL);
+         CREATE INDEX IF NOT EXISTS attachments_by_parent ON {prefix}attachments(parent_id, created_time);
          CREATE TABLE IF NOT EXISTS {prefix}lead_conversions (
             lead_id {int} PRIMARY KEY, contact_id {int}, account_id {int}, deal_id {int},
             converted_time {int} NOT NULL, converted_by {int} NOT NULL);"

@@ -86,6 +86,14 @@ pub fn on_postgres() -> bool {
 /// A `zcrm` command pointed at this test's storage.
 fn zcrm(db: Option<&PgDatabase>) -> Command {
     let mut c = Command::new(bin());
+    // `ZCRM_TEST_FILE_STORE=s3://…` runs the suite with files in an S3-compatible store.
+    match std::env::var("ZCRM_TEST_FILE_STORE")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        Some(u) => c.env("ZCRM_FILE_STORE", u),
+        None => c.env_remove("ZCRM_FILE_STORE"),
+    };
     match db {
         Some(db) => c.env("ZCRM_DATABASE_URL", &db.url),
         None => c.env_remove("ZCRM_DATABASE_URL"),

@@ -1,6 +1,7 @@
 //! Routing: one module per API area; find the handler from the URL.
 
 mod apis;
+mod attachments;
 mod consent;
 mod convert;
 mod html;
@@ -78,6 +79,20 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/crm/v8/:module/:id/actions/clone",
             post(records::clone_record),
+        )
+        .route(
+            "/crm/v8/:module/:id/Attachments",
+            get(attachments::list)
+                .post(attachments::upload)
+                .delete(attachments::delete_many)
+                // Zoho takes attachments up to 20 MB; leave room for the multipart framing.
+                .layer(DefaultBodyLimit::max(
+                    attachments::MAX_ATTACHMENT + 1024 * 1024,
+                )),
+        )
+        .route(
+            "/crm/v8/:module/:id/Attachments/:attachment_id",
+            get(attachments::download).delete(attachments::delete_one),
         )
         .route(
             "/crm/v8/:module/:id/actions/remove_tags",

@@ -1,0 +1,286 @@
+//! `/crm/v8/{module}/{id}/Attachments[/{attachment_id}]`: upload (multipart),
+//! list, download and delete a record's attachments.
+
+use super::params::{id_list, int_param, Params};
+use super::users_org::no_content;
+use crate::auth::{Caller, PathModule};
+use crate::error::{json_response, HttpResult};
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use axum::Extension;
+use serde_json::{json, Map, Value};
+use zcrm_core::ids::parse_id_str;
+use zcrm_core::value::format_datetime;
+use zcrm_core::{ApiError, Code};
+use zcrm_store::attachments::{AttachmentRow, NewAttachment};
+use zcrm_store::records::WriteCtx;
+
+/// Zoho's limit for one attachment.
+pub const MAX_ATTACHMENT: usize = 20 * 1024 * 1024;
+
+fn id_of(raw: &str, index: u32) -> Result<i64, ApiError> {
+    parse_id_str(raw).ok_or_else(|| {
+        ApiError::new(Code::InvalidData)
+            .detail("resource_path_index", index)
+            .message("the id given seems to be invalid")
+    })
+}
+
+fn user(caller: &Caller, id: i64) -> Value {
+    let name = caller.org.with_user(id, |u| u.full_name());
+    json!({"name": name, "id": id.to_string()})
+}
+
+fn attachment_json(caller: &Caller, a: &AttachmentRow, fields: Option<&[String]>) -> Value {
+    let tz = caller.org.tz;
+    let all = json!({
+        "Owner": user(caller, a.owner),
+        "Modified_By": user(caller, a.modified_by),
+        "Created_By": user(caller, a.created_by),
+        "Parent_Id": {"name": null, "id": a.parent_id.to_string()},
+        "$sharing_permission": "full_access",
+        "$attachment_type": 1,
+        "id": a.id.to_string(),
+        "Modified_Time": format_datetime(a.modified_time, tz),
+        "Created_Time": format_datetime(a.created_time, tz),
+        "File_Name": a.file_name,
+        "Size": a.size.to_string(),
+        "$editable": true,
+        "$file_id": a.file_key.rsplit('/').next().unwrap_or(""),
+        "$type": "Attachment",
+        "$se_module": a.parent_module,
+        "$state": "save",
+        "$link_url": null,
+    });
+    match fields {
+        None => all,
+        Some(names) => {
+            let mut out = Map::new();
+            if let Value::Object(m) = all {
+                for (k, v) in m {
+                    if k == "id"
+                        || k.starts_with('$')
+                        || names.iter().any(|n| n.eq_ignore_ascii_case(&k))
+                    {
+                        out.insert(k, v);
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+    }
+}
+
+pub async fn upload(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id)): Path<(String, String)>,
+    mut multipart: Multipart,
+) -> HttpResult<Response> {
+    let parent_id = id_of(&id, 2)?;
+    let bad = |msg: &str| {
+        ApiError::new(Code::InvalidData)
+            .detail("param_name", "file")
+            .message(msg.to_string())
+    };
+    let mut file: Option<(String, Option<String>, bytes::Bytes)> = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| bad("the request is not valid multipart form data"))?
+    {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("attachment").to_string();
+            let ctype = field.content_type().map(String::from);
+            let data = field.bytes().await.map_err(|_| {
+                ApiError::new(Code::LimitExceeded)
+                    .detail("limit", MAX_ATTACHMENT)
+                    .detail("param_name", "file")
+                    .message("file size exceeds the limit")
+            })?;
+            file = Some((name, ctype, data));
+        }
+    }
+    let (name, ctype, data) = file.ok_or_else(|| ApiError::param_missing("file"))?;
+    if data.len() > MAX_ATTACHMENT {
+        return Err(ApiError::new(Code::LimitExceeded)
+            .detail("limit", MAX_ATTACHMENT)
+            .detail("param_name", "file")
+            .into());
+    }
+    let now = caller.app.now();
+    let att_id = caller.app.ids.next(now);
+    let key = format!("attachments/{}/{att_id}", caller.org.org.id);
+    caller.app.files.put(&key, data.clone()).await?;
+    let row = caller
+        .org
+        .store
+        .add_attachment(
+            m,
+            parent_id,
+            NewAttachment {
+                id: att_id,
+                file_name: name,
+                size: data.len() as i64,
+                content_type: ctype,
+                file_key: key.clone(),
+            },
+            WriteCtx {
+                now,
+                user: caller.user_id,
+                users: caller.org.user_ids(),
+            },
+        )
+        .await?;
+    let row = match row {
+        Ok(r) => r,
+        Err(e) => {
+            // The record was not there: the stored content has no row to belong to.
+            let _ = caller.app.files.delete(&key).await;
+            return Err(e.into());
+        }
+    };
+    let tz = caller.org.tz;
+    Ok(json_response(
+        200,
+        &json!({"data": [{"code": "SUCCESS", "status": "success", "message": "attachment uploaded successfully",
+            "details": {"Modified_Time": format_datetime(row.modified_time, tz), "Modified_By": user(&caller, row.modified_by),
+                        "Created_Time": format_datetime(row.created_time, tz), "id": row.id.to_string(),
+                        "Created_By": user(&caller, row.created_by)}}]}),
+    ))
+}
+
+pub async fn list(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id)): Path<(String, String)>,
+    Query(q): Query<Params>,
+) -> HttpResult<Response> {
+    let parent_id = id_of(&id, 2)?;
+    let fields: Vec<String> = q
+        .get("fields")
+        .map(|f| {
+            f.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .filter(|v: &Vec<String>| !v.is_empty())
+        .ok_or_else(|| ApiError::param_missing("fields"))?;
+    let per_page = int_param(&q, "per_page", 200, 200)?;
+    let page = int_param(&q, "page", 1, 10)?;
+    let ids = q
+        .get("ids")
+        .map(|raw| id_list(raw, "ids", 100))
+        .transpose()?;
+    let (rows, more) = caller
+        .org
+        .store
+        .list_attachments(m, parent_id, ids, (page - 1) * per_page, per_page)
+        .await?
+        .map_err(crate::error::HttpError)?;
+    if rows.is_empty() {
+        return Ok(no_content());
+    }
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|a| attachment_json(&caller, a, Some(&fields)))
+        .collect();
+    Ok(json_response(
+        200,
+        &json!({"data": data, "info": {"per_page": per_page, "count": rows.len(), "page": page, "more_records": more,
+                                        "next_page_token": null, "previous_page_token": null, "page_token_expiry": null}}),
+    ))
+}
+
+pub async fn download(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id, att)): Path<(String, String, String)>,
+) -> HttpResult<Response> {
+    let parent_id = id_of(&id, 2)?;
+    let att = id_of(&att, 4)?;
+    let Some(row) = caller.org.store.attachment(&m, parent_id, att).await? else {
+        return Ok(no_content());
+    };
+    let Some(data) = caller.app.files.get(&row.file_key).await? else {
+        return Err(ApiError::internal(format!("content of attachment {att} is missing")).into());
+    };
+    let filename = row.file_name.replace(['"', '\r', '\n'], "_");
+    let mut r = Response::new(Body::from(data));
+    *r.status_mut() = StatusCode::OK;
+    let h = r.headers_mut();
+    let ctype = row
+        .content_type
+        .unwrap_or_else(|| "application/octet-stream".into());
+    if let Ok(v) = ctype.parse() {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = format!("attachment; filename=\"{filename}\"").parse() {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
+}
+
+async fn delete(
+    caller: &Caller,
+    m: &zcrm_core::meta::Module,
+    parent_id: i64,
+    ids: Vec<i64>,
+) -> HttpResult<Response> {
+    let done = caller
+        .org
+        .store
+        .delete_attachments(m, parent_id, ids.clone())
+        .await?;
+    let mut ok = 0;
+    let mut data = Vec::new();
+    for (id, row) in ids.iter().zip(done) {
+        match row {
+            Some(row) => {
+                ok += 1;
+                // The row is gone; its content follows (a failure leaves only an unreferenced blob).
+                let _ = caller.app.files.delete(&row.file_key).await;
+                data.push(json!({"code": "SUCCESS", "status": "success", "message": "attachment deleted", "details": {"id": id.to_string()}}));
+            }
+            None => data.push(
+                ApiError::new(Code::InvalidData)
+                    .detail("id", id.to_string())
+                    .message("the id given seems to be invalid")
+                    .to_json(),
+            ),
+        }
+    }
+    let status = if ok == ids.len() {
+        200
+    } else if ok == 0 {
+        400
+    } else {
+        207
+    };
+    Ok(json_response(status, &json!({"data": data})))
+}
+
+pub async fn delete_one(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id, att)): Path<(String, String, String)>,
+) -> HttpResult<Response> {
+    let parent_id = id_of(&id, 2)?;
+    let att = id_of(&att, 4)?;
+    delete(&caller, &m, parent_id, vec![att]).await
+}
+
+pub async fn delete_many(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id)): Path<(String, String)>,
+    Query(q): Query<Params>,
+) -> HttpResult<Response> {
+    let parent_id = id_of(&id, 2)?;
+    let raw = q.get("ids").ok_or_else(|| ApiError::param_missing("ids"))?;
+    let ids = id_list(raw, "ids", 100)?;
+    delete(&caller, &m, parent_id, ids).await
+}
