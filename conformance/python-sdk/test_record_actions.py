@@ -1,6 +1,5 @@
 """Upsert, mass update and lead conversion through the SDK (issue 6)."""
 
-import pytest
 
 from zohocrmsdk.src.com.zoho.crm.api import ParameterMap, HeaderMap
 from zohocrmsdk.src.com.zoho.crm.api.record import (
@@ -16,7 +15,6 @@ from zohocrmsdk.src.com.zoho.crm.api.util import Choice
 
 from sdkutil import obj, value, assert_id, make_record, create_leads, get_record, success_items, poll
 
-WAITS_ON_6 = pytest.mark.xfail(strict=True, reason="waits on issue 6")
 
 
 def upsert(record):
@@ -42,7 +40,6 @@ def test_upsert(uniq):
     assert get_record("Leads", rid).get_key_value("Company") == "After"
 
 
-@WAITS_ON_6
 def test_mass_update(uniq):
     """Records: mass update + status (POST/GET /{module}/actions/mass_update)"""
     ids = create_leads(3, "Mass-" + uniq)

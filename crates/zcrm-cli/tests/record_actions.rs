@@ -556,3 +556,172 @@ async fn clone_copies_a_record_with_overrides() {
         "INVALID_DATA",
     );
 }
+
+async fn mass_status(srv: &TestServer, t: &str, module: &str, job: &str) -> serde_json::Value {
+    for _ in 0..300 {
+        let r = srv
+            .get(
+                &format!("/crm/v8/{module}/actions/mass_update?job_id={job}"),
+                t,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let st = r.body["data"][0].clone();
+        if st["Status"] == "COMPLETED" {
+            return st;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("mass update {job} did not complete");
+}
+
+#[tokio::test]
+async fn mass_update_by_ids_and_by_view_survives_kill9() {
+    let mut srv = TestServer::start().await;
+    let scopes = format!("{ALL_SCOPES},ZohoCRM.mass_update.ALL");
+    let (t, refresh, cid, secret) = srv.tokens(&scopes).await;
+    let ids = srv
+        .create(
+            "Leads",
+            &t,
+            (0..3)
+                .map(|i| json!({"Last_Name": format!("m{i}")}))
+                .collect(),
+        )
+        .await;
+    let r = srv
+        .post("/crm/v8/Leads/actions/mass_update", &t, json!({"data": [{"Lead_Status": "Contacted"}], "ids": [ids[0], ids[1], "4150000000000000001"]}))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(
+        r.body["data"][0]["message"],
+        "mass update scheduled successfully"
+    );
+    let job = r.body["data"][0]["details"]["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let st = mass_status(&srv, &t, "Leads", &job).await;
+    assert_eq!(
+        st,
+        json!({"Status": "COMPLETED", "Total_Count": 3, "Updated_Count": 2, "Not_Updated_Count": 1, "Failed_Count": 0})
+    );
+    let g = srv
+        .get(&format!("/crm/v8/Leads/{}?fields=Lead_Status", ids[2]), &t)
+        .await;
+    assert!(
+        g.body["data"][0]["Lead_Status"].is_null(),
+        "a record not named is untouched"
+    );
+
+    // Thousands of records through a view; the server is killed while the job runs.
+    for b in 0..30 {
+        srv.create(
+            "Contacts",
+            &t,
+            (0..100)
+                .map(|i| json!({"Last_Name": format!("c{b}-{i}")}))
+                .collect(),
+        )
+        .await;
+    }
+    let views = srv
+        .get("/crm/v8/settings/custom_views?module=Contacts", &t)
+        .await;
+    let all = views.body["custom_views"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["system_name"] == "ALLVIEWS")
+        .unwrap()["id"]
+        .clone();
+    let r = srv
+        .post(
+            "/crm/v8/Contacts/actions/mass_update",
+            &t,
+            json!({"data": [{"Department": "Sales"}], "cvid": all}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let job = r.body["data"][0]["details"]["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    srv.restart(true).await;
+    // The access token outlives the restart; the sweep (every 5 s) picks the job up once its lease lapses.
+    srv.advance_clock(60).await;
+    let r = srv
+        .oauth(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &cid),
+            ("client_secret", &secret),
+            ("refresh_token", &refresh),
+        ])
+        .await;
+    let t = r.body["access_token"].as_str().unwrap().to_string();
+    let mut st = serde_json::Value::Null;
+    for _ in 0..400 {
+        let r = srv
+            .get(
+                &format!("/crm/v8/Contacts/actions/mass_update?job_id={job}"),
+                &t,
+            )
+            .await;
+        st = r.body["data"][0].clone();
+        if st["Status"] == "COMPLETED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        st,
+        json!({"Status": "COMPLETED", "Total_Count": 3000, "Updated_Count": 3000, "Not_Updated_Count": 0, "Failed_Count": 0})
+    );
+
+    // Errors and scopes.
+    assert_error(
+        &srv.post(
+            "/crm/v8/Leads/actions/mass_update",
+            &t,
+            json!({"data": [{"Lead_Status": "Contacted"}]}),
+        )
+        .await,
+        400,
+        "MANDATORY_NOT_FOUND",
+    );
+    assert_error(
+        &srv.post(
+            "/crm/v8/Leads/actions/mass_update",
+            &t,
+            json!({"data": [{"Lead_Status": "Nope"}], "ids": [ids[0]]}),
+        )
+        .await,
+        400,
+        "INVALID_DATA",
+    );
+    assert_error(
+        &srv.get("/crm/v8/Leads/actions/mass_update", &t).await,
+        400,
+        "REQUIRED_PARAM_MISSING",
+    );
+    assert_error(
+        &srv.get(
+            "/crm/v8/Leads/actions/mass_update?job_id=4150000000000000001",
+            &t,
+        )
+        .await,
+        400,
+        "INVALID_DATA",
+    );
+    let plain = srv.token(ALL_SCOPES).await;
+    assert_error(
+        &srv.post(
+            "/crm/v8/Leads/actions/mass_update",
+            &plain,
+            json!({"data": [{"Company": "x"}], "ids": [ids[0]]}),
+        )
+        .await,
+        401,
+        "OAUTH_SCOPE_MISMATCH",
+    );
+}

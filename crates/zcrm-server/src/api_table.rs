@@ -52,6 +52,8 @@ ops! {
     "DELETE" "/crm/v8/settings/tags/:id" => Scope("ZohoCRM.settings.tags.DELETE"), 1..1;
     "POST" "/crm/v8/settings/tags/:id/actions/merge" => Scope("ZohoCRM.settings.tags.UPDATE"), 1..1;
     "GET" "/crm/v8/settings/tags/:id/actions/records_count" => Scope("ZohoCRM.settings.tags.READ"), 1..1;
+    "POST" "/crm/v8/:module/actions/mass_update" => Scope("ZohoCRM.mass_update.UPDATE"), 25..500;
+    "GET" "/crm/v8/:module/actions/mass_update" => Scope("ZohoCRM.mass_update.READ"), 1..1;
     "POST" "/crm/v8/:module/actions/add_tags" => Module(Op::Update), 1..1;
     "POST" "/crm/v8/:module/actions/remove_tags" => Module(Op::Update), 1..1;
     "POST" "/crm/v8/:module/:id/actions/add_tags" => Module(Op::Update), 1..1;

@@ -10,6 +10,7 @@ mod error;
 mod service;
 mod state;
 mod token_cache;
+mod workers;
 
 pub use state::{App, Config};
 
@@ -48,9 +49,11 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router: Router = api::router(self.app.clone());
+        let sweeper = tokio::spawn(workers::sweep(self.app.clone()));
         axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await?;
+        sweeper.abort();
         self.app.close();
         Ok(())
     }

@@ -88,6 +88,10 @@ pub struct App {
     pub clock: Arc<Clock>,
     pub ids: IdGen,
     pub tokens: crate::token_cache::TokenCache,
+    /// This process's node number (ids, job leases).
+    pub node: u32,
+    /// Jobs this process is working on now.
+    running: Mutex<HashSet<i64>>,
     orgs: Mutex<HashMap<i64, Arc<OrgCtx>>>,
 }
 
@@ -108,7 +112,8 @@ impl App {
         let files =
             zcrm_store::files::FileStore::open(&config.data_dir, config.file_store.as_deref())?;
         let clock = Arc::new(Clock::new());
-        let ids = IdGen::new(control.register_node(clock.now_ms()).await?);
+        let node = control.register_node(clock.now_ms()).await?;
+        let ids = IdGen::new(node);
         let public_url = config
             .public_url
             .clone()
@@ -152,6 +157,8 @@ impl App {
             clock,
             ids,
             tokens: Default::default(),
+            node,
+            running: Mutex::new(HashSet::new()),
             orgs: Mutex::new(HashMap::new()),
         };
         // Open every org now so a broken data dir fails at start, not on first call.
@@ -194,6 +201,27 @@ impl App {
             .map_err(|_| ApiError::internal("org map poisoned"))?;
         // Two first calls may race here; the first one opened wins.
         Ok(orgs.entry(org_id).or_insert(ctx).clone())
+    }
+
+    /// Marks a job as worked on here; `false` if it already is.
+    pub fn claim_local(&self, job: i64) -> bool {
+        self.running
+            .lock()
+            .map(|mut r| r.insert(job))
+            .unwrap_or(false)
+    }
+
+    pub fn release_local(&self, job: i64) {
+        if let Ok(mut r) = self.running.lock() {
+            r.remove(&job);
+        }
+    }
+
+    pub fn open_orgs(&self) -> Vec<Arc<OrgCtx>> {
+        self.orgs
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn close(&self) {

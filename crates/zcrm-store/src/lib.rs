@@ -6,6 +6,7 @@ pub mod control;
 pub mod convert;
 pub mod db;
 pub mod files;
+pub mod mass_update;
 pub mod password;
 pub mod pg;
 pub mod records;

@@ -84,6 +84,13 @@ pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), 
             owner {int} NOT NULL, created_by {int} NOT NULL, created_time {int} NOT NULL,
             modified_by {int} NOT NULL, modified_time {int} NOT NULL);
          CREATE INDEX IF NOT EXISTS attachments_by_parent ON {prefix}attachments(parent_id, created_time);
+         CREATE TABLE IF NOT EXISTS {prefix}mass_update_jobs (
+            id {int} PRIMARY KEY, module TEXT NOT NULL, status TEXT NOT NULL,
+            total {int} NOT NULL DEFAULT 0, updated {int} NOT NULL DEFAULT 0,
+            not_updated {int} NOT NULL DEFAULT 0, failed {int} NOT NULL DEFAULT 0,
+            spec TEXT NOT NULL, cursor_id {int} NOT NULL DEFAULT 0,
+            lease_node {int}, lease_until {int} NOT NULL DEFAULT 0,
+            created_by {int} NOT NULL, created_time {int} NOT NULL);
          CREATE TABLE IF NOT EXISTS {prefix}lead_conversions (
             lead_id {int} PRIMARY KEY, contact_id {int}, account_id {int}, deal_id {int},
             converted_time {int} NOT NULL, converted_by {int} NOT NULL);"

@@ -5,6 +5,7 @@ mod attachments;
 mod consent;
 mod convert;
 mod html;
+mod mass_update;
 mod metadata;
 mod oauth;
 mod params;
@@ -69,6 +70,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/crm/v8/settings/tags/:id/actions/records_count",
             get(tags::records_count),
+        )
+        .route(
+            "/crm/v8/:module/actions/mass_update",
+            post(mass_update::schedule).get(mass_update::status),
         )
         .route("/crm/v8/:module/actions/add_tags", post(tags::add_many))
         .route(

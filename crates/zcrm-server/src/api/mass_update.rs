@@ -1,0 +1,130 @@
+//! `POST /crm/v8/{module}/actions/mass_update` (by `ids` or `cvid`, run as a
+//! job) and `GET …?job_id=` (its status).
+
+use super::params::{data_array, json_body, Params};
+use crate::auth::{Caller, PathModule};
+use crate::error::{json_response, HttpResult};
+use crate::service::records::{check_record, Mode};
+use crate::workers::spawn_mass_update;
+use axum::body::Bytes;
+use axum::extract::Query;
+use axum::response::Response;
+use axum::Extension;
+use serde_json::{json, Value};
+use zcrm_core::ids::{parse_id, parse_id_str};
+use zcrm_core::meta::stable_id;
+use zcrm_core::{ApiError, Code};
+use zcrm_store::mass_update::MassSpec;
+
+/// Most ids one call may name.
+const MAX_IDS: usize = 50_000;
+
+pub async fn schedule(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    body: Bytes,
+) -> HttpResult<Response> {
+    let body = json_body(&body)?;
+    let data = data_array(&body, 1)?;
+    let now = caller.app.now();
+    let row = check_record(&m, &data[0], 0, Mode::Update, None, &caller.app.ids, now)?;
+    if row.values.is_empty() {
+        return Err(ApiError::new(Code::InvalidData)
+            .detail("api_name", "data")
+            .detail("json_path", "$.data[0]")
+            .message("no field to update")
+            .into());
+    }
+    let (ids, owner) = match (body.get("ids"), body.get("cvid")) {
+        (Some(Value::Array(list)), _) => {
+            let ids: Option<Vec<i64>> = list.iter().map(parse_id).collect();
+            let ids = ids.ok_or_else(|| {
+                ApiError::new(Code::InvalidData)
+                    .detail("api_name", "ids")
+                    .detail("json_path", "$.ids")
+            })?;
+            if ids.is_empty() {
+                return Err(ApiError::new(Code::MandatoryNotFound)
+                    .detail("api_name", "ids")
+                    .detail("json_path", "$.ids")
+                    .into());
+            }
+            if ids.len() > MAX_IDS {
+                return Err(ApiError::new(Code::LimitExceeded)
+                    .detail("limit", MAX_IDS)
+                    .detail("api_name", "ids")
+                    .into());
+            }
+            (Some(ids), None)
+        }
+        (_, Some(cv)) => {
+            let cvid = cv
+                .as_str()
+                .map(String::from)
+                .or_else(|| cv.as_i64().map(|i| i.to_string()))
+                .unwrap_or_default();
+            let view = m
+                .custom_views
+                .iter()
+                .find(|v| stable_id("custom_view", &format!("{}.{}", m.api_name, v.name)) == cvid)
+                .ok_or_else(|| {
+                    ApiError::new(Code::InvalidData)
+                        .detail("api_name", "cvid")
+                        .detail("json_path", "$.cvid")
+                })?;
+            // "My …" views are the caller's records; the others here are all records.
+            let mine = view
+                .system_name
+                .as_deref()
+                .is_some_and(|s| s.starts_with("MY"))
+                || view.name.starts_with("My ");
+            (None, mine.then_some(caller.user_id))
+        }
+        _ => {
+            return Err(ApiError::new(Code::MandatoryNotFound)
+                .detail("api_name", "ids")
+                .detail("json_path", "$.ids")
+                .into())
+        }
+    };
+    let job = caller.app.ids.next(now);
+    let spec = MassSpec {
+        values: row.values.into_iter().map(|(i, c)| (i, c.value)).collect(),
+        ids,
+        owner,
+        user: caller.user_id,
+    };
+    caller
+        .org
+        .store
+        .schedule_mass_update(m.api_name.clone(), job, spec, now)
+        .await?;
+    spawn_mass_update(caller.app.clone(), caller.org.clone(), job);
+    Ok(json_response(
+        202,
+        &json!({"data": [{"code": "SUCCESS", "status": "success", "message": "mass update scheduled successfully",
+                          "details": {"job_id": job.to_string()}}]}),
+    ))
+}
+
+pub async fn status(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Query(q): Query<Params>,
+) -> HttpResult<Response> {
+    let raw = q
+        .get("job_id")
+        .ok_or_else(|| ApiError::param_missing("job_id"))?;
+    let job = parse_id_str(raw).ok_or_else(|| ApiError::invalid_param("job_id"))?;
+    let st = caller
+        .org
+        .store
+        .mass_update_status(&m.api_name, job)
+        .await?
+        .ok_or_else(|| ApiError::invalid_param("job_id"))?;
+    Ok(json_response(
+        200,
+        &json!({"data": [{"Status": st.status, "Total_Count": st.total, "Updated_Count": st.updated,
+                          "Not_Updated_Count": st.not_updated, "Failed_Count": st.failed}]}),
+    ))
+}

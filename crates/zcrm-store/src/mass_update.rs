@@ -1,0 +1,240 @@
+//! Mass update jobs. A job is a row; workers claim it with a lease (so among
+//! several nodes one works on it at a time, and a crashed worker's job is taken
+//! over when its lease runs out) and apply it in chunks, each chunk's updates
+//! committed together with the job's progress, so a restart resumes after the
+//! last committed chunk and never counts a record twice.
+
+use crate::db::{int, opt_text, text};
+use crate::records::{table, update_one, OrgStore, WriteCtx, WriteRow};
+use crate::schema::col;
+use crate::StoreError;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use zcrm_core::meta::Catalog;
+use zcrm_core::value::{Checked, SqlValue};
+
+/// How long a claim holds without being renewed.
+pub const LEASE_MS: i64 = 30_000;
+/// Records updated per transaction.
+pub const CHUNK: i64 = 500;
+
+/// What a job changes and on which records; kept as JSON in the job row.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MassSpec {
+    /// (field index, value) to set; values already checked against the field.
+    pub values: Vec<(usize, SqlValue)>,
+    /// Explicit records; `None` selects by `owner` (or every record).
+    pub ids: Option<Vec<i64>>,
+    /// Only records owned by this user (a "My …" view).
+    pub owner: Option<i64>,
+    pub user: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct JobStatus {
+    pub status: String,
+    pub total: i64,
+    pub updated: i64,
+    pub not_updated: i64,
+    pub failed: i64,
+}
+
+/// The outcome of one step of work on a job.
+pub enum Step {
+    /// More records remain.
+    More,
+    /// The job is finished (or was never ours to run).
+    Done,
+}
+
+impl OrgStore {
+    /// Records a new job; `total` is counted now so status shows it at once.
+    pub async fn schedule_mass_update(
+        &self,
+        module: String,
+        id: i64,
+        spec: MassSpec,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (prefix, catalog) = (self.prefix.clone(), self.catalog.clone());
+        self.db
+            .write(move |c| {
+                let m = catalog.module(&module).ok_or_else(|| StoreError::Other(format!("no module {module}")))?;
+                let total = match (&spec.ids, spec.owner) {
+                    (Some(ids), _) => ids.len() as i64,
+                    (None, Some(o)) => int(&c.row(&format!("SELECT COUNT(*) FROM {} WHERE {} = ?1", table(&prefix, m), col("Owner")), &[o.into()])?.map(|r| r[0].clone()).unwrap_or(SqlValue::Int(0)))?,
+                    (None, None) => int(&c.row(&format!("SELECT COUNT(*) FROM {}", table(&prefix, m)), &[])?.map(|r| r[0].clone()).unwrap_or(SqlValue::Int(0)))?,
+                };
+                let spec_json = serde_json::to_string(&spec).map_err(|e| StoreError::Other(e.to_string()))?;
+                c.exec(
+                    &format!(
+                        "INSERT INTO {prefix}mass_update_jobs (id, module, status, total, spec, created_by, created_time)
+                         VALUES (?1, ?2, 'SCHEDULED', ?3, ?4, ?5, ?6)"
+                    ),
+                    &[id.into(), module.as_str().into(), total.into(), spec_json.into(), spec.user.into(), now.into()],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    pub async fn mass_update_status(
+        &self,
+        module: &str,
+        id: i64,
+    ) -> Result<Option<JobStatus>, StoreError> {
+        let sql = format!("SELECT status, total, updated, not_updated, failed FROM {}mass_update_jobs WHERE id = ?1 AND module = ?2", self.prefix);
+        let module = module.to_string();
+        self.db
+            .read(move |c| {
+                Ok(match c.row(&sql, &[id.into(), module.into()])? {
+                    Some(r) => Some(JobStatus {
+                        status: text(&r[0])?,
+                        total: int(&r[1])?,
+                        updated: int(&r[2])?,
+                        not_updated: int(&r[3])?,
+                        failed: int(&r[4])?,
+                    }),
+                    None => None,
+                })
+            })
+            .await
+    }
+
+    /// Jobs not finished: what a starting worker should pick up.
+    pub async fn pending_mass_updates(&self) -> Result<Vec<i64>, StoreError> {
+        let sql = format!("SELECT id FROM {}mass_update_jobs WHERE status IN ('SCHEDULED', 'RUNNING') ORDER BY id", self.prefix);
+        self.db
+            .read(move |c| c.rows(&sql, &[])?.iter().map(|r| int(&r[0])).collect())
+            .await
+    }
+
+    /// Claims the job for `node` (if free or its lease ran out) and applies the next chunk.
+    pub async fn mass_update_step(
+        &self,
+        job: i64,
+        node: u32,
+        ctx: WriteCtx,
+    ) -> Result<Step, StoreError> {
+        let (prefix, catalog) = (self.prefix.clone(), self.catalog.clone());
+        self.db
+            .write(move |c| step(c, &prefix, &catalog, job, node as i64, &ctx))
+            .await
+    }
+}
+
+fn step(
+    c: &mut dyn crate::db::Conn,
+    prefix: &str,
+    catalog: &Arc<Catalog>,
+    job: i64,
+    node: i64,
+    ctx: &WriteCtx,
+) -> Result<Step, StoreError> {
+    // Claim: free, expired, or already ours.
+    let claimed = c.exec(
+        &format!(
+            "UPDATE {prefix}mass_update_jobs SET status = 'RUNNING', lease_node = ?1, lease_until = ?2
+             WHERE id = ?3 AND status IN ('SCHEDULED', 'RUNNING') AND (lease_until < ?4 OR lease_node = ?1)"
+        ),
+        &[node.into(), (ctx.now + LEASE_MS).into(), job.into(), ctx.now.into()],
+    )?;
+    if claimed == 0 {
+        return Ok(Step::Done);
+    }
+    let r = c
+        .row(
+            &format!("SELECT module, spec, cursor_id FROM {prefix}mass_update_jobs WHERE id = ?1"),
+            &[job.into()],
+        )?
+        .ok_or_else(|| StoreError::Other("job vanished".into()))?;
+    let (module, spec, cursor) = (
+        text(&r[0])?,
+        opt_text(&r[1]).unwrap_or_default(),
+        int(&r[2])?,
+    );
+    let spec: MassSpec =
+        serde_json::from_str(&spec).map_err(|e| StoreError::Other(format!("job {job}: {e}")))?;
+    let m = catalog
+        .module(&module)
+        .ok_or_else(|| StoreError::Other(format!("no module {module}")))?;
+    let t = table(prefix, m);
+    // Changes are made in the name of whoever scheduled the job.
+    let ctx = &WriteCtx {
+        user: spec.user,
+        ..ctx.clone()
+    };
+    // The next ids after the cursor, in id order: the cursor is what makes resuming exact.
+    let ids: Vec<i64> = match &spec.ids {
+        Some(list) => {
+            let mut l: Vec<i64> = list.iter().copied().filter(|i| *i > cursor).collect();
+            l.sort_unstable();
+            l.dedup();
+            l.truncate(CHUNK as usize);
+            l
+        }
+        None => {
+            let (sql, args): (String, Vec<SqlValue>) = match spec.owner {
+                Some(o) => (
+                    format!(
+                        "SELECT id FROM {t} WHERE id > ?1 AND {} = ?2 ORDER BY id LIMIT ?3",
+                        col("Owner")
+                    ),
+                    vec![cursor.into(), o.into(), CHUNK.into()],
+                ),
+                None => (
+                    format!("SELECT id FROM {t} WHERE id > ?1 ORDER BY id LIMIT ?2"),
+                    vec![cursor.into(), CHUNK.into()],
+                ),
+            };
+            c.rows(&sql, &args)?
+                .iter()
+                .map(|r| int(&r[0]))
+                .collect::<Result<_, _>>()?
+        }
+    };
+    if ids.is_empty() {
+        c.exec(&format!("UPDATE {prefix}mass_update_jobs SET status = 'COMPLETED', lease_until = 0 WHERE id = ?1"), &[job.into()])?;
+        return Ok(Step::Done);
+    }
+    let (mut updated, mut not_updated, mut failed) = (0i64, 0i64, 0i64);
+    let values: Vec<(usize, Checked)> = spec
+        .values
+        .iter()
+        .map(|(i, v)| {
+            (
+                *i,
+                Checked {
+                    value: v.clone(),
+                    lookup_module: None,
+                },
+            )
+        })
+        .collect();
+    for id in &ids {
+        let row = WriteRow {
+            values: values.clone(),
+            json_path: "$.data[0]".into(),
+            id: Some(*id),
+            upsert_on: Vec::new(),
+        };
+        // A record deleted since the job was scheduled is "not updated"; a value a
+        // record refuses (a unique clash, a vanished lookup) is "failed".
+        match update_one(c, prefix, catalog, m, &row, ctx, *id)? {
+            Ok(_) => updated += 1,
+            Err(e) if e.details.get("api_name").and_then(|v| v.as_str()) == Some("id") => {
+                not_updated += 1
+            }
+            Err(_) => failed += 1,
+        }
+    }
+    let last = *ids.last().unwrap_or(&cursor);
+    c.exec(
+        &format!(
+            "UPDATE {prefix}mass_update_jobs SET updated = updated + ?1, not_updated = not_updated + ?2,
+             failed = failed + ?3, cursor_id = ?4 WHERE id = ?5"
+        ),
+        &[updated.into(), not_updated.into(), failed.into(), last.into(), job.into()],
+    )?;
+    Ok(Step::More)
+}
