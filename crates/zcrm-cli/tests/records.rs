@@ -510,3 +510,72 @@ async fn every_standard_module_takes_its_mandatory_fields() {
     assert!(row["id"].is_string(), "subform rows get ids: {row}");
     assert_eq!(row["Quantity"], 2);
 }
+
+#[tokio::test]
+async fn recycle_bin_lists_across_modules_and_purges() {
+    let srv = TestServer::start().await;
+    let t = srv
+        .token(&format!("{ALL_SCOPES},ZohoCRM.settings.recycle_bin.ALL"))
+        .await;
+    let lead = srv
+        .create("Leads", &t, vec![json!({"Last_Name": "Gone"})])
+        .await
+        .remove(0);
+    let deal = srv
+        .create("Deals", &t, vec![json!({"Deal_Name": "Lost", "Stage": "Qualification", "Closing_Date": "2026-12-31"})])
+        .await
+        .remove(0);
+    assert_eq!(
+        srv.get("/crm/v8/settings/recycle_bin", &t).await.status,
+        204
+    );
+    srv.delete(&format!("/crm/v8/Leads/{lead}"), &t).await;
+    srv.delete(&format!("/crm/v8/Deals/{deal}"), &t).await;
+    let r = srv.get("/crm/v8/settings/recycle_bin", &t).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["info"]["count"], 2);
+    let lead_entry = r.body["recycle_bin"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == lead.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(lead_entry["module"]["api_name"], "Leads");
+    assert_eq!(lead_entry["display_name"], "Gone");
+    assert!(lead_entry["owner"]["id"].is_string() && lead_entry["deleted_by"]["id"].is_string());
+    assert_eq!(
+        srv.get(&format!("/crm/v8/settings/recycle_bin/{deal}"), &t)
+            .await
+            .body["recycle_bin"][0]["module"]["api_name"],
+        "Deals"
+    );
+
+    let r = srv
+        .delete(
+            &format!("/crm/v8/settings/recycle_bin?ids={lead},4150000000000000001"),
+            &t,
+        )
+        .await;
+    assert_eq!(r.status, 207, "{}", r.body);
+    assert_eq!(r.body["data"][0]["code"], "SUCCESS");
+    assert_eq!(
+        srv.get("/crm/v8/settings/recycle_bin", &t).await.body["info"]["count"],
+        1
+    );
+    let perm = srv.get("/crm/v8/Leads/deleted?type=permanent", &t).await;
+    assert_eq!(perm.body["data"][0]["id"], lead.as_str());
+    assert_error(
+        &srv.delete("/crm/v8/settings/recycle_bin", &t).await,
+        400,
+        "REQUIRED_PARAM_MISSING",
+    );
+    let no = srv
+        .token("ZohoCRM.modules.ALL,ZohoCRM.settings.modules.READ")
+        .await;
+    assert_error(
+        &srv.get("/crm/v8/settings/recycle_bin", &no).await,
+        401,
+        "OAUTH_SCOPE_MISMATCH",
+    );
+}

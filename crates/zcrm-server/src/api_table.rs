@@ -45,6 +45,10 @@ ops! {
     "GET" "/crm/v8/settings/related_lists" => Scope("ZohoCRM.settings.related_lists.READ"), 1..1;
     "GET" "/crm/v8/settings/custom_views" => Scope("ZohoCRM.settings.custom_views.READ"), 1..1;
     "GET" "/crm/v8/settings/custom_views/:id" => Scope("ZohoCRM.settings.custom_views.READ"), 1..1;
+    "GET" "/crm/v8/settings/recycle_bin" => Scope("ZohoCRM.settings.recycle_bin.READ"), 1..1;
+    "DELETE" "/crm/v8/settings/recycle_bin" => Scope("ZohoCRM.settings.recycle_bin.DELETE"), 1..1;
+    "GET" "/crm/v8/settings/recycle_bin/:id" => Scope("ZohoCRM.settings.recycle_bin.READ"), 1..1;
+    "DELETE" "/crm/v8/settings/recycle_bin/:id" => Scope("ZohoCRM.settings.recycle_bin.DELETE"), 1..1;
     "GET" "/crm/v8/settings/tags" => Scope("ZohoCRM.settings.tags.READ"), 1..1;
     "POST" "/crm/v8/settings/tags" => Scope("ZohoCRM.settings.tags.CREATE"), 1..1;
     "PUT" "/crm/v8/settings/tags" => Scope("ZohoCRM.settings.tags.UPDATE"), 1..1;

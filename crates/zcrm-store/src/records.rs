@@ -983,3 +983,83 @@ fn upsert_one(
         }),
     )
 }
+
+/// An entry of the org's recycle bin.
+#[derive(Debug, Clone)]
+pub struct BinEntry {
+    pub id: i64,
+    pub module: String,
+    pub display_name: Option<String>,
+    pub owner: Option<i64>,
+    pub deleted_by: i64,
+    pub deleted_time: i64,
+}
+
+fn bin_entry(r: &[SqlValue]) -> Result<BinEntry, StoreError> {
+    let data: Value = r[5]
+        .as_str()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null);
+    Ok(BinEntry {
+        id: int(&r[0])?,
+        module: opt_text(&r[1]).unwrap_or_default(),
+        display_name: opt_text(&r[2]),
+        deleted_by: int(&r[3])?,
+        deleted_time: int(&r[4])?,
+        owner: data.get("Owner").and_then(|v| v.as_i64()),
+    })
+}
+
+impl OrgStore {
+    /// The recycle bin of every module, newest first; `ids` narrows it.
+    pub async fn recycle_bin(
+        &self,
+        ids: Option<Vec<i64>>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<BinEntry>, bool), StoreError> {
+        let prefix = self.prefix.clone();
+        self.db
+            .read(move |c| {
+                let mut args: Vec<SqlValue> = Vec::new();
+                let mut filter = String::new();
+                if let Some(ids) = &ids {
+                    filter = format!(" AND id IN ({})", marks(1, ids.len()).join(","));
+                    args.extend(ids.iter().map(|i| SqlValue::Int(*i)));
+                }
+                let n = args.len();
+                args.push((limit as i64 + 1).into());
+                args.push((offset as i64).into());
+                let sql = format!(
+                    "SELECT id, module, display_name, deleted_by, deleted_time, data FROM {prefix}deleted_records
+                     WHERE type = 'recycle'{filter} ORDER BY deleted_time DESC, id DESC LIMIT ?{} OFFSET ?{}",
+                    n + 1,
+                    n + 2
+                );
+                let mut rows = c.rows(&sql, &args)?.iter().map(|r| bin_entry(r)).collect::<Result<Vec<_>, _>>()?;
+                let more = rows.len() as u64 > limit;
+                rows.truncate(limit as usize);
+                Ok((rows, more))
+            })
+            .await
+    }
+
+    /// Empties recycle-bin entries for good: they stay listed as `permanent`
+    /// (`GET /{module}/deleted?type=permanent`) without their data. Per id: was it in the bin.
+    pub async fn purge(&self, ids: Vec<i64>) -> Result<Vec<bool>, StoreError> {
+        let prefix = self.prefix.clone();
+        self.db
+            .write(move |c| {
+                ids.iter()
+                    .map(|id| {
+                        c.exec(
+                            &format!("UPDATE {prefix}deleted_records SET type = 'permanent', data = '{{}}' WHERE id = ?1 AND type = 'recycle'"),
+                            &[(*id).into()],
+                        )
+                        .map(|n| n > 0)
+                    })
+                    .collect()
+            })
+            .await
+    }
+}

@@ -10,6 +10,7 @@ mod metadata;
 mod oauth;
 mod params;
 mod records;
+mod recycle_bin;
 mod related;
 mod tags;
 mod users_org;
@@ -35,6 +36,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/crm/v8/users/:id", get(users_org::user))
         .route("/crm/v8/__apis", get(apis::list))
         .route("/crm/v8/settings/modules", get(metadata::modules))
+        .route(
+            "/crm/v8/settings/recycle_bin",
+            get(recycle_bin::list).delete(recycle_bin::delete_many),
+        )
+        .route(
+            "/crm/v8/settings/recycle_bin/:id",
+            get(recycle_bin::get_one).delete(recycle_bin::delete_one),
+        )
         .route("/crm/v8/settings/modules/:module", get(metadata::module))
         .route("/crm/v8/settings/fields", get(metadata::fields))
         .route("/crm/v8/settings/fields/:id", get(metadata::field))
