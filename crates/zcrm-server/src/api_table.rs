@@ -45,6 +45,11 @@ ops! {
     "GET" "/crm/v8/settings/related_lists" => Scope("ZohoCRM.settings.related_lists.READ"), 1..1;
     "GET" "/crm/v8/settings/custom_views" => Scope("ZohoCRM.settings.custom_views.READ"), 1..1;
     "GET" "/crm/v8/settings/custom_views/:id" => Scope("ZohoCRM.settings.custom_views.READ"), 1..1;
+    "GET" "/crm/v8/actions/watch" => Scope("ZohoCRM.notifications.READ"), 1..1;
+    "POST" "/crm/v8/actions/watch" => Scope("ZohoCRM.notifications.CREATE"), 1..1;
+    "PUT" "/crm/v8/actions/watch" => Scope("ZohoCRM.notifications.UPDATE"), 1..1;
+    "PATCH" "/crm/v8/actions/watch" => Scope("ZohoCRM.notifications.UPDATE"), 1..1;
+    "DELETE" "/crm/v8/actions/watch" => Scope("ZohoCRM.notifications.DELETE"), 1..1;
     "GET" "/crm/v8/:module" => Module(Op::Read), 1..1;
     "POST" "/crm/v8/:module" => Module(Op::Create), 1..1;
     "PUT" "/crm/v8/:module" => Module(Op::Update), 1..1;

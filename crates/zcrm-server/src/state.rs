@@ -35,6 +35,9 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Most PostgreSQL connections this node opens.
     pub db_pool_size: usize,
+    /// Lets webhooks reach private, loopback and link-local addresses; `None`:
+    /// only when this server itself listens on loopback alone (a local sandbox).
+    pub allow_private_webhooks: Option<bool>,
 }
 
 /// Printed once, when the data dir was empty.
@@ -85,6 +88,7 @@ pub struct App {
     pub clock: Arc<Clock>,
     pub ids: IdGen,
     pub tokens: crate::token_cache::TokenCache,
+    pub allow_private_webhooks: bool,
     orgs: Mutex<HashMap<i64, Arc<OrgCtx>>>,
 }
 
@@ -137,7 +141,11 @@ impl App {
             admin_email: b.admin.email,
             admin_password: b.admin_password,
         });
+        let allow_private_webhooks = config
+            .allow_private_webhooks
+            .unwrap_or(addr.ip().is_loopback());
         let app = App {
+            allow_private_webhooks,
             config,
             public_url,
             control,
@@ -188,6 +196,14 @@ impl App {
             .map_err(|_| ApiError::internal("org map poisoned"))?;
         // Two first calls may race here; the first one opened wins.
         Ok(orgs.entry(org_id).or_insert(ctx).clone())
+    }
+
+    /// Every org opened so far (all of them: `open` opens each at start).
+    pub fn open_orgs(&self) -> Vec<Arc<OrgCtx>> {
+        self.orgs
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn close(&self) {

@@ -4,6 +4,7 @@
 pub mod control;
 pub mod convert;
 pub mod db;
+pub mod outbox;
 pub mod password;
 pub mod pg;
 pub mod records;

@@ -78,6 +78,7 @@ pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), 
             lead_id {int} PRIMARY KEY, contact_id {int}, account_id {int}, deal_id {int},
             converted_time {int} NOT NULL, converted_by {int} NOT NULL);"
     ))?;
+    crate::outbox::migrate(c, &prefix)?;
     for m in catalog.modules() {
         let table = m.table();
         let cols = columns(d, m);
