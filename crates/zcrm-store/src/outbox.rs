@@ -332,6 +332,19 @@ impl OrgStore {
     /// claiming at once from taking the same rows; SQLite has one writer.
     pub async fn claim_due(&self, now: i64, limit: i64) -> Result<Vec<Due>, StoreError> {
         let p = self.prefix.clone();
+        // Polled often: look with a read first, so an idle outbox never takes
+        // a turn of the (SQLite: single) writer.
+        let probe = format!(
+            "SELECT 1 FROM {p}outbox WHERE status = 'pending' AND next_at <= ?1
+               AND (lease_until IS NULL OR lease_until <= ?1) LIMIT 1"
+        );
+        let any = self
+            .db
+            .read(move |c| Ok(c.row(&probe, &[now.into()])?.is_some()))
+            .await?;
+        if !any {
+            return Ok(Vec::new());
+        }
         self.db
             .write(move |c| {
                 let lock = match c.dialect() {
