@@ -507,3 +507,164 @@ async fn expired_channels_stop() {
     assert_eq!(rx.hits().len(), 1, "an expired channel hears nothing");
     assert_eq!(srv.get("/crm/v8/actions/watch", &t).await.status, 204);
 }
+
+#[tokio::test]
+async fn conversion_and_related_list_changes_notify() {
+    let srv = TestServer::start().await;
+    let rx = Receiver::start().await;
+    let t = srv.token(SCOPES).await;
+    watch(
+        &srv,
+        &t,
+        "11",
+        &["Leads.edit", "Contacts.all", "Accounts.create"],
+        &rx.url,
+    )
+    .await;
+    let lead = srv
+        .create(
+            "Leads",
+            &t,
+            vec![json!({"Last_Name": "Conv", "Company": "Conv Co"})],
+        )
+        .await
+        .remove(0);
+    let r = srv
+        .post(
+            &format!("/crm/v8/Leads/{lead}/actions/convert"),
+            &t,
+            json!({"data": [{}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let contact = r.body["data"][0]["details"]["Contacts"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hits = rx.wait(3).await;
+    let mut seen: Vec<(String, String)> = hits
+        .iter()
+        .map(|h| {
+            (
+                h.body["module"].as_str().unwrap().into(),
+                h.body["operation"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("Accounts".into(), "insert".into()),
+            ("Contacts".into(), "insert".into()),
+            ("Leads".into(), "update".into())
+        ]
+    );
+    assert!(hits.iter().any(|h| h.body["ids"] == json!([contact])));
+
+    // Linking a contact to an account is an edit of the contact.
+    let acc = srv
+        .create("Accounts", &t, vec![json!({"Account_Name": "Parent"})])
+        .await
+        .remove(0);
+    let kid = srv
+        .create("Contacts", &t, vec![json!({"Last_Name": "Kid"})])
+        .await
+        .remove(0);
+    let hits = rx.wait(5).await;
+    let r = srv
+        .call(
+            Method::PUT,
+            &format!("/crm/v8/Accounts/{acc}/Contacts/{kid}"),
+            &t,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let after = rx.wait(hits.len() + 1).await;
+    let last = &after.last().unwrap().body;
+    assert_eq!(last["module"], "Contacts");
+    assert_eq!(last["operation"], "update");
+    assert_eq!(
+        last["affected_fields"],
+        json!([{ kid.clone(): ["Account_Name"] }])
+    );
+}
+
+#[tokio::test]
+async fn a_slow_receiver_does_not_delay_others() {
+    let srv = TestServer::start().await;
+    let (slow, fast) = (Receiver::start().await, Receiver::start().await);
+    slow.inner.delay_ms.store(8_000, Ordering::SeqCst);
+    let t = srv.token(SCOPES).await;
+    watch(&srv, &t, "1", &["Leads.create"], &slow.url).await;
+    watch(&srv, &t, "2", &["Leads.create"], &fast.url).await;
+    for i in 0..20 {
+        srv.create(
+            "Leads",
+            &t,
+            vec![json!({"Last_Name": format!("L{i}"), "Company": "C"})],
+        )
+        .await;
+    }
+    let started = Instant::now();
+    fast.wait(20).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "fast receiver waited {:?}",
+        started.elapsed()
+    );
+    assert!(
+        slow.hits().len() <= 8,
+        "at most 8 sends in flight per receiver"
+    );
+}
+
+#[tokio::test]
+async fn two_nodes_send_each_event_once() {
+    let srv = TestServer::start().await;
+    let n2 = srv.extra_node();
+    let rx = Receiver::start().await;
+    let t = srv.token(SCOPES).await;
+    watch(&srv, &t, "3", &["Leads.create"], &rx.url).await;
+    for i in 0..30 {
+        let base = if i % 2 == 0 {
+            srv.url.clone()
+        } else {
+            format!("http://{}", n2.url.trim_start_matches("http://"))
+        };
+        let r = srv
+            .http
+            .post(format!("{base}/crm/v8/Leads"))
+            .header("Authorization", format!("Zoho-oauthtoken {t}"))
+            .json(&json!({"data": [{"Last_Name": format!("N{i}"), "Company": "C"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    rx.wait(30).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let hits = rx.hits();
+    let mut ids: Vec<&str> = hits.iter().map(|h| h.event_id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((hits.len(), ids.len()), (30, 30));
+}
+
+#[tokio::test]
+async fn clean_restart_frees_claims_at_once() {
+    let mut srv = TestServer::start().await;
+    let rx = Receiver::start().await;
+    rx.inner.delay_ms.store(30_000, Ordering::SeqCst);
+    let t = srv.token(SCOPES).await;
+    watch(&srv, &t, "4", &["Accounts.create"], &rx.url).await;
+    srv.create("Accounts", &t, vec![json!({"Account_Name": "R"})])
+        .await;
+    let first = rx.wait(1).await;
+    rx.inner.delay_ms.store(0, Ordering::SeqCst);
+    srv.restart(false).await;
+    // No clock advance: the stopping node released its claim.
+    let hits = rx.wait(2).await;
+    assert_eq!(hits[1].event_id, first[0].event_id);
+}

@@ -9,7 +9,7 @@ use rand::Rng;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -185,6 +185,23 @@ struct Dispatcher {
     client: reqwest::Client,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// (org, event) this node is sending or waiting to send. A claim that
+    /// returns one of them again (its lease ran out while it queued behind a
+    /// slow receiver) only renews the lease: it is not sent twice.
+    inflight: Mutex<HashSet<(i64, i64)>>,
+    /// Marks this process's claims (random: nodes need not be numbered).
+    node: i64,
+}
+
+/// Removes an event from the in-flight set when its task ends, however it ends.
+struct InFlight<'a>(&'a Dispatcher, (i64, i64));
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.0.inflight.lock() {
+            set.remove(&self.1);
+        }
+    }
 }
 
 /// Runs until `stop` turns true; in-flight sends are then abandoned (their
@@ -211,6 +228,8 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         client,
         global: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         hosts: Mutex::new(HashMap::new()),
+        inflight: Mutex::new(HashSet::new()),
+        node: rand::thread_rng().gen_range(1..i64::MAX),
     });
     let mut tasks = JoinSet::new();
     loop {
@@ -221,12 +240,24 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         let mut busy = false;
         for org in d.app.open_orgs() {
             let now = d.app.now();
-            match org.store.claim_due(now, CLAIM_BATCH).await {
+            match org.store.claim_due(now, CLAIM_BATCH, d.node).await {
                 Ok(due) => {
                     busy |= due.len() as i64 == CLAIM_BATCH;
                     for e in due {
+                        let key = (org.org.id, e.id);
+                        let fresh = d
+                            .inflight
+                            .lock()
+                            .map(|mut s| s.insert(key))
+                            .unwrap_or(false);
+                        if !fresh {
+                            continue;
+                        }
                         let (d, org) = (d.clone(), org.clone());
-                        tasks.spawn(async move { d.deliver(&org, e).await });
+                        tasks.spawn(async move {
+                            let _held = InFlight(&d, key);
+                            d.deliver(&org, e).await
+                        });
                     }
                 }
                 Err(e) => tracing::warn!("notifications: claiming events: {e}"),
@@ -240,6 +271,14 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         }
     }
     tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    // Shutting down cleanly: what was claimed but not sent is free at once for
+    // the next start or another node, instead of after its lease.
+    for org in d.app.open_orgs() {
+        if let Err(e) = org.store.release_leases(d.node).await {
+            tracing::warn!("notifications: releasing claims: {e}");
+        }
+    }
 }
 
 impl Dispatcher {

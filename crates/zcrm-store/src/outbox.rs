@@ -113,7 +113,7 @@ pub fn migrate(c: &mut dyn Conn, prefix: &str) -> Result<(), StoreError> {
             id {serial}, channel_id TEXT NOT NULL, module TEXT NOT NULL, operation TEXT NOT NULL,
             ids TEXT NOT NULL, affected TEXT NOT NULL, notify_url TEXT NOT NULL, token TEXT,
             server_time {int} NOT NULL, status TEXT NOT NULL, attempts {int} NOT NULL,
-            next_at {int} NOT NULL, lease_until {int}, last_error TEXT);
+            next_at {int} NOT NULL, lease_until {int}, claimed_by {int}, last_error TEXT);
          CREATE INDEX IF NOT EXISTS outbox_due ON {prefix}outbox(status, next_at);
          CREATE TABLE IF NOT EXISTS {prefix}deliveries (
             event_id {int} NOT NULL, attempt {int} NOT NULL, at {int} NOT NULL,
@@ -330,7 +330,7 @@ impl OrgStore {
     /// Claims up to `limit` due events for this node: they stay reserved for
     /// [`LEASE_MS`]. On PostgreSQL `FOR UPDATE SKIP LOCKED` keeps two nodes
     /// claiming at once from taking the same rows; SQLite has one writer.
-    pub async fn claim_due(&self, now: i64, limit: i64) -> Result<Vec<Due>, StoreError> {
+    pub async fn claim_due(&self, now: i64, limit: i64, node: i64) -> Result<Vec<Due>, StoreError> {
         let p = self.prefix.clone();
         // Polled often: look with a read first, so an idle outbox never takes
         // a turn of the (SQLite: single) writer.
@@ -364,8 +364,8 @@ impl OrgStore {
                 for r in rows {
                     let id = int(&r[0])?;
                     c.exec(
-                        &format!("UPDATE {p}outbox SET lease_until = ?1 WHERE id = ?2"),
-                        &[(now + LEASE_MS).into(), id.into()],
+                        &format!("UPDATE {p}outbox SET lease_until = ?1, claimed_by = ?3 WHERE id = ?2"),
+                        &[(now + LEASE_MS).into(), id.into(), node.into()],
                     )?;
                     let json = |v: &SqlValue| -> Value {
                         opt_text(v)
@@ -441,6 +441,22 @@ impl OrgStore {
                     ],
                 )?;
                 Ok(())
+            })
+            .await
+    }
+
+    /// Frees what `node` claimed and has not finished (it is stopping).
+    pub async fn release_leases(&self, node: i64) -> Result<u64, StoreError> {
+        let p = self.prefix.clone();
+        self.db
+            .write(move |c| {
+                c.exec(
+                    &format!(
+                        "UPDATE {p}outbox SET lease_until = NULL
+                         WHERE status = 'pending' AND claimed_by = ?1 AND lease_until IS NOT NULL"
+                    ),
+                    &[node.into()],
+                )
             })
             .await
     }
