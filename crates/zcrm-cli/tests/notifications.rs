@@ -668,3 +668,62 @@ async fn clean_restart_frees_claims_at_once() {
     let hits = rx.wait(2).await;
     assert_eq!(hits[1].event_id, first[0].event_id);
 }
+
+#[tokio::test]
+async fn field_selection_limits_updates_to_the_chosen_fields() {
+    let srv = TestServer::start().await;
+    let rx = Receiver::start().await;
+    let t = srv.token(SCOPES).await;
+    let cond = json!([{"type": "field_selection", "module": {"api_name": "Leads"},
+        "field_selection": {"group_operator": "or", "group": [{"field": {"api_name": "Lead_Status"}}, {"field": {"api_name": "Email"}}]}}]);
+    let r = srv
+        .post(
+            "/crm/v8/actions/watch",
+            &t,
+            json!({"watch": [{"channel_id": "6", "events": ["Leads.edit"],
+            "notify_url": rx.url, "notification_condition": cond}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let got = srv.get("/crm/v8/actions/watch?channel_id=6", &t).await;
+    assert_eq!(got.body["watch"][0]["notification_condition"], cond);
+    let id = srv
+        .create("Leads", &t, vec![json!({"Last_Name": "F", "Company": "C"})])
+        .await
+        .remove(0);
+    let r = srv
+        .put(
+            &format!("/crm/v8/Leads/{id}"),
+            &t,
+            json!({"data": [{"Company": "D"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = srv
+        .put(
+            &format!("/crm/v8/Leads/{id}"),
+            &t,
+            json!({"data": [{"Email": "f@example.com"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let hits = rx.wait(1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rx.hits().len(), 1, "only the update of a selected field");
+    assert_eq!(
+        hits[0].body["affected_fields"],
+        json!([{ id.clone(): ["Email"] }])
+    );
+
+    let bad = json!([{"type": "field_selection", "module": {"api_name": "Leads"},
+        "field_selection": {"field": {"api_name": "No_Such_Field"}}}]);
+    let r = srv
+        .post(
+            "/crm/v8/actions/watch",
+            &t,
+            json!({"watch": [{"channel_id": "7", "events": ["Leads.edit"],
+            "notify_url": rx.url, "notification_condition": bad}]}),
+        )
+        .await;
+    assert_eq!(r.body["watch"][0]["code"], "INVALID_DATA", "{}", r.body);
+}

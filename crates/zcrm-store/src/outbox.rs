@@ -139,7 +139,7 @@ pub fn enqueue(
     }
     let channels = c.rows(
         &format!(
-            "SELECT channel_id, events, notify_url, token, notify_on_related FROM {prefix}watch_channels
+            "SELECT channel_id, events, notify_url, token, notify_on_related, conditions FROM {prefix}watch_channels
              WHERE module = ?1 AND expiry > ?2"
         ),
         &[module.into(), now.into()],
@@ -154,7 +154,20 @@ pub fn enqueue(
             if !events.split(',').any(|e| e == op.event() || e == "all") {
                 continue;
             }
-            let batch: Vec<&Change> = changes.iter().filter(|x| x.op == op).collect();
+            let watched = opt_text(&ch[5])
+                .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+                .map(|c| selected_fields(&c, module))
+                .unwrap_or_default();
+            // With a field selection, an update notifies only when it touches a selected field.
+            let batch: Vec<&Change> = changes
+                .iter()
+                .filter(|x| x.op == op)
+                .filter(|x| {
+                    op != Op::Update
+                        || watched.is_empty()
+                        || x.fields.iter().any(|f| watched.contains(f))
+                })
+                .collect();
             if batch.is_empty() {
                 continue;
             }
@@ -188,6 +201,27 @@ pub fn enqueue(
         }
     }
     Ok(queued)
+}
+
+/// The fields a channel's `notification_condition` selects for `module`
+/// (`field_selection` with one `field` or a `group` of them, nested groups too).
+pub fn selected_fields(conditions: &Value, module: &str) -> Vec<String> {
+    fn walk(c: &Value, out: &mut Vec<String>) {
+        if let Some(name) = c["field"]["api_name"].as_str() {
+            out.push(name.to_string());
+        }
+        for g in c["group"].as_array().into_iter().flatten() {
+            walk(g, out);
+        }
+    }
+    let mut out = Vec::new();
+    for cond in conditions.as_array().into_iter().flatten() {
+        let m = cond["module"]["api_name"].as_str().unwrap_or(module);
+        if m.eq_ignore_ascii_case(module) {
+            walk(&cond["field_selection"], &mut out);
+        }
+    }
+    out
 }
 
 fn channel_from(r: &[SqlValue]) -> Result<Channel, StoreError> {

@@ -24,6 +24,8 @@ const MAX_URL: usize = 255;
 const MAX_CHANNEL_ID: usize = 64;
 const MAX_EXPIRY_MS: i64 = 7 * 24 * 3600 * 1000;
 const DEFAULT_EXPIRY_MS: i64 = 3600 * 1000;
+const MAX_CONDITIONS: usize = 2;
+const MAX_CONDITION_FIELDS: usize = 10;
 
 const SUBSCRIBED: &str = "Successfully subscribed for actions-watch of the given module";
 const UPDATED: &str = "Successfully updated the subscribe details";
@@ -204,11 +206,7 @@ fn item_channels(
         .filter(|v| !v.is_null())
         .cloned();
     if let Some(c) = &conditions {
-        if !c.is_array() {
-            return Err(
-                invalid(i, "notification_condition").detail("expected_data_type", "jsonarray")
-            );
-        }
+        check_conditions(caller, i, c, &by_module)?;
     }
     let fields = item.get("fields").filter(|v| !v.is_null()).cloned();
     let mut out = Vec::new();
@@ -264,6 +262,59 @@ fn item_channels(
         }
     }
     Ok((out, delete_events))
+}
+
+/// `notification_condition` (D8 enable-notifications): at most 2 conditions,
+/// each a `field_selection` on a module of the item's events, naming at most
+/// 10 existing fields.
+fn check_conditions(
+    caller: &Caller,
+    i: usize,
+    c: &Value,
+    by_module: &BTreeMap<String, Vec<String>>,
+) -> Result<(), ApiError> {
+    let path = format!("$.watch[{i}].notification_condition");
+    let list = c.as_array().ok_or_else(|| {
+        invalid(i, "notification_condition").detail("expected_data_type", "jsonarray")
+    })?;
+    if list.len() > MAX_CONDITIONS {
+        return Err(ApiError::new(Code::LimitExceeded)
+            .detail("limit", MAX_CONDITIONS)
+            .detail("api_name", "notification_condition")
+            .detail("json_path", path));
+    }
+    for cond in list {
+        let module = cond["module"]["api_name"]
+            .as_str()
+            .and_then(|m| caller.app.catalog.module(m))
+            .filter(|m| by_module.contains_key(&m.api_name))
+            .ok_or_else(|| {
+                ApiError::new(Code::InvalidData)
+                    .detail("api_name", "module")
+                    .detail("json_path", format!("{path}.module"))
+            })?;
+        if cond.get("field_selection").is_none_or(|f| !f.is_object()) {
+            return Err(ApiError::new(Code::MandatoryNotFound)
+                .detail("api_name", "field_selection")
+                .detail("json_path", format!("{path}.field_selection")));
+        }
+        let fields = zcrm_store::outbox::selected_fields(
+            &Value::Array(vec![cond.clone()]),
+            &module.api_name,
+        );
+        if fields.is_empty() || fields.len() > MAX_CONDITION_FIELDS {
+            return Err(ApiError::new(Code::LimitExceeded)
+                .detail("limit", MAX_CONDITION_FIELDS)
+                .detail("api_name", "field_selection")
+                .detail("json_path", format!("{path}.field_selection")));
+        }
+        if let Some(unknown) = fields.iter().find(|f| module.field(f).is_none()) {
+            return Err(ApiError::new(Code::InvalidData)
+                .detail("api_name", unknown.as_str())
+                .detail("json_path", format!("{path}.field_selection")));
+        }
+    }
+    Ok(())
 }
 
 fn resource_uri(caller: &Caller, module: &str) -> String {
