@@ -402,6 +402,8 @@ async fn payload_per_operation_signed_and_grouped() {
     assert!(all
         .iter()
         .all(|d| d["outcome"] == "delivered" && d["status_code"] == 200));
+    // The log never shows the query of a notify_url (it may hold secrets).
+    assert!(all.iter().all(|d| d["notify_url"] == rx.url.as_str()));
 }
 
 #[tokio::test]
@@ -726,4 +728,21 @@ async fn field_selection_limits_updates_to_the_chosen_fields() {
         )
         .await;
     assert_eq!(r.body["watch"][0]["code"], "INVALID_DATA", "{}", r.body);
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let srv = TestServer::start().await;
+    let rx = Receiver::start().await;
+    rx.answer(307);
+    let t = srv.token(SCOPES).await;
+    watch(&srv, &t, "8", &["Leads.create"], &rx.url).await;
+    srv.create("Leads", &t, vec![json!({"Last_Name": "R", "Company": "C"})])
+        .await;
+    rx.wait(1).await;
+    let d = deliveries_n(&srv, 1).await;
+    assert_eq!(d[0]["status_code"], 307);
+    assert_eq!(d[0]["error"], "HTTP 307");
+    assert_eq!(d[0]["outcome"], "retry");
+    assert_eq!(d[0]["event_status"], "pending");
 }

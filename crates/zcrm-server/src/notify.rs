@@ -172,8 +172,15 @@ pub fn attempt_json(org_id: i64, a: &zcrm_store::outbox::Attempt) -> Value {
         "channel_id": a.channel_id,
         "module": a.module,
         "operation": a.operation,
-        "notify_url": a.notify_url,
+        "notify_url": without_query(&a.notify_url),
     })
+}
+
+/// A URL without its query: receivers often put secrets there (Zoho's own
+/// example carries an authorization token), and the delivery log is shown to
+/// operators.
+fn without_query(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or("").to_string()
 }
 
 pub fn event_id(org_id: i64, id: i64) -> String {
@@ -266,6 +273,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         if !busy {
             tokio::select! {
                 _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = d.app.outbox_wake.notified() => {}
                 _ = stop.changed() => {}
             }
         }

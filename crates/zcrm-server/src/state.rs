@@ -89,6 +89,9 @@ pub struct App {
     pub ids: IdGen,
     pub tokens: crate::token_cache::TokenCache,
     pub allow_private_webhooks: bool,
+    /// Woken after every API write so this node's events go out at once
+    /// (the dispatcher also polls, for retries and other nodes' writes).
+    pub outbox_wake: tokio::sync::Notify,
     orgs: Mutex<HashMap<i64, Arc<OrgCtx>>>,
 }
 
@@ -146,6 +149,7 @@ impl App {
             .unwrap_or(addr.ip().is_loopback());
         let app = App {
             allow_private_webhooks,
+            outbox_wake: tokio::sync::Notify::new(),
             config,
             public_url,
             control,
