@@ -15,7 +15,6 @@ from zohocrmsdk.src.com.zoho.crm.api.notifications import (
 from conftest import free_port
 from sdkutil import obj, value
 
-pytestmark = pytest.mark.xfail(strict=True, reason="waits on issue 8")
 
 
 def test_notifications_enable_list_disable(uniq):

@@ -56,6 +56,11 @@ struct ServeArgs {
     /// Allow `POST /__zcrm/clock/advance?seconds=N` (tests and sandboxes only).
     #[arg(long, env = "ZCRM_TEST_CLOCK", hide = true)]
     test_clock: bool,
+    /// Let notification webhooks reach private, loopback and link-local
+    /// addresses (true/false). Default: true only when --listen is a loopback
+    /// address (a local sandbox), false otherwise.
+    #[arg(long, env = "ZCRM_ALLOW_PRIVATE_WEBHOOKS", num_args = 0..=1, default_missing_value = "true")]
+    allow_private_webhooks: Option<bool>,
 }
 
 /// Where the data lives; the same flags for `serve` and every `admin` command.
@@ -105,6 +110,20 @@ enum Admin {
         #[arg(long, default_value = "Web Client")]
         name: String,
         /// Print `{"client_id","client_secret"}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show notification delivery attempts, newest first: status, latency, error.
+    Deliveries {
+        #[command(flatten)]
+        storage: Storage,
+        /// Only the attempts of this event (`<org id>-<n>`, the X-Zcrm-Event-Id header).
+        #[arg(long)]
+        event_id: Option<String>,
+        /// Most attempts shown.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// One JSON object per line.
         #[arg(long)]
         json: bool,
     },
@@ -180,6 +199,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         edition: a.edition,
         admin_email: a.admin_email,
         test_clock: a.test_clock,
+        allow_private_webhooks: a.allow_private_webhooks,
     };
     let (server, first) = Server::bind(config).await?;
     let url = server.app.public_url.clone();
@@ -270,6 +290,12 @@ async fn admin(cmd: Admin) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Admin::Deliveries {
+            storage,
+            event_id,
+            limit,
+            json,
+        } => deliveries(&storage, event_id, limit, json).await,
         Admin::Password { storage, email } => {
             let control = open_control(&storage).await?;
             let (email, password) = control.reset_password(email).await?;
@@ -278,6 +304,73 @@ async fn admin(cmd: Admin) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn deliveries(
+    s: &Storage,
+    event_id: Option<String>,
+    limit: i64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let backend = Backend::connect(&s.data_dir, s.database_url.as_deref(), s.db_pool_size)
+        .with_context(|| format!("opening {}", s.data_dir.display()))?;
+    let control = backend.control().await?;
+    let catalog =
+        std::sync::Arc::new(zcrm_core::meta::Catalog::standard().map_err(anyhow::Error::msg)?);
+    let wanted = match &event_id {
+        Some(e) => {
+            let (o, n) = e
+                .split_once('-')
+                .context("--event-id looks like <org id>-<n>")?;
+            Some((o.parse::<i64>()?, n.parse::<i64>()?))
+        }
+        None => None,
+    };
+    let mut rows = Vec::new();
+    for org in control.orgs().await? {
+        let event = match wanted {
+            Some((o, n)) if o == org.id => Some(n),
+            Some(_) => continue,
+            None => None,
+        };
+        let store = backend.org_store(org.id, catalog.clone()).await?;
+        for a in store.attempts(event, limit).await? {
+            rows.push(zcrm_server::notify::attempt_json(org.id, &a));
+        }
+        store.close();
+    }
+    control.close();
+    rows.sort_by(|a, b| b["at"].as_i64().cmp(&a["at"].as_i64()));
+    rows.truncate(limit.max(0) as usize);
+    for r in &rows {
+        if json {
+            println!("{r}");
+        } else {
+            let at = chrono::DateTime::from_timestamp_millis(r["at"].as_i64().unwrap_or(0))
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default();
+            println!(
+                "{at}  {}  #{}  {:<9} {:<9} {:>4} {:>6}ms  {} {} -> {}  {}",
+                r["event_id"].as_str().unwrap_or(""),
+                r["attempt"],
+                r["outcome"].as_str().unwrap_or(""),
+                r["event_status"].as_str().unwrap_or(""),
+                r["status_code"]
+                    .as_i64()
+                    .map(|s| s.to_string())
+                    .unwrap_or("-".into()),
+                r["latency_ms"],
+                r["module"].as_str().unwrap_or(""),
+                r["operation"].as_str().unwrap_or(""),
+                r["notify_url"].as_str().unwrap_or(""),
+                r["error"].as_str().unwrap_or(""),
+            );
+        }
+    }
+    if rows.is_empty() && !json {
+        println!("no delivery attempts");
+    }
+    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {

@@ -51,6 +51,7 @@ codes! {
     MediaTypeNotSupported => ("MEDIA_TYPE_NOT_SUPPORTED", 415, "The media type is not supported"),
     TooManyRequests => ("TOO_MANY_REQUESTS", 429, "too many requests"),
     IdAlreadyConverted => ("ID_ALREADY_CONVERTED", 400, "id already converted"),
+    NotSubscribed => ("NOT_SUBSCRIBED", 400, "Not subscribed for actions-watch of the given channel"),
     InternalError => ("INTERNAL_ERROR", 500, "Internal Server Error"),
 }
 

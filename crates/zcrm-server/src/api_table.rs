@@ -68,6 +68,11 @@ ops! {
     "GET" "/crm/v8/:module/:id/Attachments/:attachment_id" => Module(Op::Read), 1..1;
     "DELETE" "/crm/v8/:module/:id/Attachments/:attachment_id" => Module(Op::Delete), 1..1;
     "POST" "/crm/v8/:module/:id/actions/remove_tags" => Module(Op::Update), 1..1;
+    "GET" "/crm/v8/actions/watch" => Scope("ZohoCRM.notifications.READ"), 1..1;
+    "POST" "/crm/v8/actions/watch" => Scope("ZohoCRM.notifications.CREATE"), 1..1;
+    "PUT" "/crm/v8/actions/watch" => Scope("ZohoCRM.notifications.UPDATE"), 1..1;
+    "PATCH" "/crm/v8/actions/watch" => Scope("ZohoCRM.notifications.UPDATE"), 1..1;
+    "DELETE" "/crm/v8/actions/watch" => Scope("ZohoCRM.notifications.DELETE"), 1..1;
     "GET" "/crm/v8/:module" => Module(Op::Read), 1..1;
     "POST" "/crm/v8/:module" => Module(Op::Create), 1..1;
     "PUT" "/crm/v8/:module" => Module(Op::Update), 1..1;

@@ -41,8 +41,15 @@ pub async fn layer(
     mut req: Request,
     next: Next,
 ) -> Response {
+    let writes = req.method() != axum::http::Method::GET;
     match authorize(&app, matched, &params, &mut req).await {
-        Ok(()) => next.run(req).await,
+        Ok(()) => {
+            let resp = next.run(req).await;
+            if writes {
+                app.outbox_wake.notify_one();
+            }
+            resp
+        }
         Err(e) => HttpError(e).into_response(),
     }
 }

@@ -7,6 +7,7 @@ mod api;
 mod api_table;
 mod auth;
 mod error;
+pub mod notify;
 mod service;
 mod state;
 mod token_cache;
@@ -50,10 +51,15 @@ impl Server {
     ) -> anyhow::Result<()> {
         let router: Router = api::router(self.app.clone());
         let sweeper = tokio::spawn(workers::sweep(self.app.clone()));
-        axum::serve(self.listener, router)
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let dispatcher = tokio::spawn(notify::run(self.app.clone(), stopped));
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
         sweeper.abort();
+        let _ = stop.send(true);
+        let _ = dispatcher.await;
+        served?;
         self.app.close();
         Ok(())
     }

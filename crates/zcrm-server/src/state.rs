@@ -37,6 +37,9 @@ pub struct Config {
     pub db_pool_size: usize,
     /// `s3://…` keeps files in an S3-compatible store; `None` under `data_dir/files`.
     pub file_store: Option<String>,
+    /// Lets webhooks reach private, loopback and link-local addresses; `None`:
+    /// only when this server itself listens on loopback alone (a local sandbox).
+    pub allow_private_webhooks: Option<bool>,
 }
 
 /// Printed once, when the data dir was empty.
@@ -92,6 +95,10 @@ pub struct App {
     pub node: u32,
     /// Jobs this process is working on now.
     running: Mutex<HashSet<i64>>,
+    pub allow_private_webhooks: bool,
+    /// Woken after every API write so this node's events go out at once
+    /// (the dispatcher also polls, for retries and other nodes' writes).
+    pub outbox_wake: tokio::sync::Notify,
     orgs: Mutex<HashMap<i64, Arc<OrgCtx>>>,
 }
 
@@ -147,7 +154,12 @@ impl App {
             admin_email: b.admin.email,
             admin_password: b.admin_password,
         });
+        let allow_private_webhooks = config
+            .allow_private_webhooks
+            .unwrap_or(addr.ip().is_loopback());
         let app = App {
+            allow_private_webhooks,
+            outbox_wake: tokio::sync::Notify::new(),
             config,
             public_url,
             control,
@@ -217,6 +229,7 @@ impl App {
         }
     }
 
+    /// Every org opened so far (all of them: `open` opens each at start).
     pub fn open_orgs(&self) -> Vec<Arc<OrgCtx>> {
         self.orgs
             .lock()

@@ -4,6 +4,7 @@
 //! orphan Contact, no half-converted lead.
 
 use crate::db::{int, opt_int, Conn};
+use crate::outbox::{self, Change, Op};
 use crate::records::{
     exists, insert_one, read_row, select_list, table, update_one, OrgStore, WriteCtx, WriteRow,
 };
@@ -166,10 +167,14 @@ impl OrgStore {
         let r = self
             .db
             .write(move |c| {
+                let (lead_id, new_ids) = (req.lead_id, req.new_ids);
                 let out = convert(c, &catalog, &prefix, req, &ctx)?;
                 // A refused conversion must leave nothing behind: fail the transaction.
                 match out {
-                    Ok(done) => Ok(Ok(done)),
+                    Ok(done) => {
+                        notify_conversion(c, &prefix, &done, lead_id, new_ids, ctx.now)?;
+                        Ok(Ok(done))
+                    }
                     Err(e) => Err(StoreError::Refused(e)),
                 }
             })
@@ -462,4 +467,50 @@ fn convert(
         account,
         deal,
     }))
+}
+
+/// A conversion's notifications, in its transaction: the lead is updated
+/// (converted); the contact, account and deal are inserted when the
+/// conversion created them, updated when it linked existing ones.
+fn notify_conversion(
+    c: &mut dyn Conn,
+    prefix: &str,
+    done: &Converted,
+    lead_id: i64,
+    new_ids: [i64; 3],
+    now: i64,
+) -> Result<(), StoreError> {
+    let change = |id: i64, new_id: i64| Change {
+        op: if id == new_id { Op::Insert } else { Op::Update },
+        id,
+        fields: Vec::new(),
+    };
+    let lead = Change {
+        op: Op::Update,
+        id: lead_id,
+        fields: vec!["Converted__s".into()],
+    };
+    outbox::enqueue(c, prefix, "Leads", &[lead], now, false)?;
+    outbox::enqueue(
+        c,
+        prefix,
+        "Contacts",
+        &[change(done.contact.0, new_ids[1])],
+        now,
+        false,
+    )?;
+    if let Some((id, _)) = &done.account {
+        outbox::enqueue(
+            c,
+            prefix,
+            "Accounts",
+            &[change(*id, new_ids[0])],
+            now,
+            false,
+        )?;
+    }
+    if let Some((id, _)) = &done.deal {
+        outbox::enqueue(c, prefix, "Deals", &[change(*id, new_ids[2])], now, false)?;
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod convert;
 pub mod db;
 pub mod files;
 pub mod mass_update;
+pub mod outbox;
 pub mod password;
 pub mod pg;
 pub mod records;

@@ -5,6 +5,7 @@
 //! last committed chunk and never counts a record twice.
 
 use crate::db::{int, opt_text, text};
+use crate::outbox::{self, Change, Op};
 use crate::records::{table, update_one, OrgStore, WriteCtx, WriteRow};
 use crate::schema::col;
 use crate::StoreError;
@@ -198,6 +199,12 @@ fn step(
         return Ok(Step::Done);
     }
     let (mut updated, mut not_updated, mut failed) = (0i64, 0i64, 0i64);
+    let field_names: Vec<String> = spec
+        .values
+        .iter()
+        .map(|(i, _)| m.fields[*i].api_name.clone())
+        .collect();
+    let mut changes = Vec::new();
     let values: Vec<(usize, Checked)> = spec
         .values
         .iter()
@@ -221,13 +228,22 @@ fn step(
         // A record deleted since the job was scheduled is "not updated"; a value a
         // record refuses (a unique clash, a vanished lookup) is "failed".
         match update_one(c, prefix, catalog, m, &row, ctx, *id)? {
-            Ok(_) => updated += 1,
+            Ok(_) => {
+                updated += 1;
+                changes.push(Change {
+                    op: Op::Update,
+                    id: *id,
+                    fields: field_names.clone(),
+                });
+            }
             Err(e) if e.details.get("api_name").and_then(|v| v.as_str()) == Some("id") => {
                 not_updated += 1
             }
             Err(_) => failed += 1,
         }
     }
+    // Each chunk notifies as one change batch, in its own transaction.
+    outbox::enqueue(c, prefix, &m.api_name, &changes, ctx.now, false)?;
     let last = *ids.last().unwrap_or(&cursor);
     c.exec(
         &format!(

@@ -4,6 +4,7 @@
 //! unique index backs the check against writers on other nodes.
 
 use crate::db::{int, opt_int, opt_text, Conn, Db, Dialect};
+use crate::outbox::{self, Change, Op};
 use crate::schema::{self, col, module_col};
 use crate::StoreError;
 use serde_json::{json, Map, Value};
@@ -415,7 +416,8 @@ impl OrgStore {
                 // is checked, so new rows with the same columns go in together.
                 let batch = !m.fields.iter().any(|f| f.unique);
                 let mut pending: Vec<PendingInserts> = Vec::new();
-                let mut out = Vec::with_capacity(rows.len());
+                let mut out: Vec<Result<Saved, ApiError>> = Vec::with_capacity(rows.len());
+                let mut changes = Vec::new();
                 for (row, new_id) in rows.into_iter().zip(new_ids) {
                     let row = match row {
                         Ok(r) => r,
@@ -444,10 +446,29 @@ impl OrgStore {
                         None => insert_one(c, &prefix, &catalog, m, &row, &ctx, new_id)?,
                         Some(id) => update_one(c, &prefix, &catalog, m, &row, &ctx, id)?,
                     });
+                    if let Some(Ok(s)) = out.last() {
+                        let inserted = match &s.upserted {
+                            Some(u) => u.inserted,
+                            None => row.id.is_none(),
+                        };
+                        changes.push(Change {
+                            op: if inserted { Op::Insert } else { Op::Update },
+                            id: s.id,
+                            fields: if inserted {
+                                Vec::new()
+                            } else {
+                                row.values
+                                    .iter()
+                                    .map(|(i, _)| m.fields[*i].api_name.clone())
+                                    .collect()
+                            },
+                        });
+                    }
                 }
                 for (names, rows) in pending {
                     insert_many(c, &prefix, m, &names, rows)?;
                 }
+                outbox::enqueue(c, &prefix, &m.api_name, &changes, ctx.now, false)?;
                 Ok(out)
             })
             .await
@@ -574,6 +595,7 @@ impl OrgStore {
                 let t = table(&prefix, m);
                 let sql = format!("SELECT {} FROM {t} t WHERE t.id = ?1", select_list(&prefix, &catalog, m, &all));
                 let mut out = Vec::with_capacity(ids.len());
+                let mut changes = Vec::new();
                 for id in ids {
                     let Some(r) = c.row(&sql, &[id.into()])? else {
                         out.push(false);
@@ -620,7 +642,9 @@ impl OrgStore {
                     )?;
                     c.exec(&format!("DELETE FROM {t} WHERE id = ?1"), &[id.into()])?;
                     out.push(true);
+                    changes.push(Change { op: Op::Delete, id, fields: Vec::new() });
                 }
+                outbox::enqueue(c, &prefix, &m.api_name, &changes, now, false)?;
                 Ok(out)
             })
             .await
@@ -688,6 +712,7 @@ impl OrgStore {
                 let t = table(&prefix, m);
                 let multi = f.is_multi_module();
                 let mut out = Vec::with_capacity(ids.len());
+                let mut changes = Vec::new();
                 for id in ids {
                     let n = if link {
                         let module_set = if multi { format!(", {} = ?5", module_col(f)) } else { String::new() };
@@ -717,7 +742,11 @@ impl OrgStore {
                         )?
                     };
                     out.push(n > 0);
+                    if n > 0 {
+                        changes.push(Change { op: Op::Update, id, fields: vec![f.api_name.clone()] });
+                    }
                 }
+                outbox::enqueue(c, &prefix, &m.api_name, &changes, ctx.now, true)?;
                 Ok(out)
             })
             .await

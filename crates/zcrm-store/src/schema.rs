@@ -99,6 +99,7 @@ pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), 
         "CREATE UNIQUE INDEX IF NOT EXISTS tags_by_name ON {prefix}tags(module, {});",
         d.ci("name")
     ))?;
+    crate::outbox::migrate(c, &prefix)?;
     for m in catalog.modules() {
         let table = m.table();
         let cols = columns(d, m);

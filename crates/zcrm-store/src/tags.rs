@@ -4,6 +4,7 @@
 //! inside the same transaction.
 
 use crate::db::{int, opt_text, text, Conn};
+use crate::outbox::{self, Change, Op};
 use crate::records::{table, OrgStore, WriteCtx};
 use crate::schema::col;
 use crate::StoreError;
@@ -456,6 +457,7 @@ impl OrgStore {
                     }
                 }
                 let mut out = Vec::new();
+                let mut changes = Vec::new();
                 for record in records {
                     let r = c.row(
                         &format!(
@@ -485,8 +487,14 @@ impl OrgStore {
                         }
                     }
                     set_tags(c, &prefix, &m, record, &current, &ctx)?;
+                    changes.push(Change {
+                        op: Op::Update,
+                        id: record,
+                        fields: vec!["Tag".into()],
+                    });
                     out.push(Ok(current));
                 }
+                outbox::enqueue(c, &prefix, &m.api_name, &changes, ctx.now, false)?;
                 Ok(Ok(out))
             })
             .await

@@ -7,6 +7,7 @@ mod convert;
 mod html;
 mod mass_update;
 mod metadata;
+mod notifications;
 mod oauth;
 mod params;
 mod records;
@@ -57,6 +58,15 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/crm/v8/settings/custom_views/:id",
             get(metadata::custom_view),
+        )
+        // Static segments: axum prefers them to the `:module/:id` routes below.
+        .route(
+            "/crm/v8/actions/watch",
+            get(notifications::list)
+                .post(notifications::enable)
+                .put(notifications::replace)
+                .patch(notifications::patch)
+                .delete(notifications::disable),
         )
         .route(
             "/crm/v8/:module",
@@ -139,6 +149,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/__zcrm/health", get(health))
         .route("/__zcrm/clock/advance", post(advance_clock))
+        .route("/__zcrm/deliveries", get(deliveries))
         .route("/oauth/v2/auth", get(consent::show).post(consent::decide))
         .route("/oauth/v2/token", post(oauth::token))
         .route("/oauth/v2/token/revoke", post(oauth::revoke))
@@ -177,4 +188,34 @@ async fn not_found() -> Response {
 
 async fn wrong_method() -> Response {
     HttpError(ApiError::new(Code::InvalidRequestMethod)).into_response()
+}
+
+/// Every webhook delivery attempt, newest first (`?event_id=<org>-<n>`,
+/// `?limit=`): status, latency, error, and the event's state now. Operator
+/// data: it names no token and no body.
+async fn deliveries(
+    State(app): State<Arc<App>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, HttpError> {
+    let limit = params::int_param(&q, "limit", 200, 10_000)? as i64;
+    let wanted = q.get("event_id").filter(|s| !s.is_empty());
+    let mut out = Vec::new();
+    for org in app.open_orgs() {
+        let event = match wanted {
+            None => None,
+            Some(w) => match w.split_once('-') {
+                Some((o, n)) if o == org.org.id.to_string() => Some(
+                    n.parse::<i64>()
+                        .map_err(|_| ApiError::invalid_param("event_id"))?,
+                ),
+                _ => continue,
+            },
+        };
+        for a in org.store.attempts(event, limit).await? {
+            out.push(crate::notify::attempt_json(org.org.id, &a));
+        }
+    }
+    out.sort_by(|a, b| b["at"].as_i64().cmp(&a["at"].as_i64()));
+    out.truncate(limit as usize);
+    Ok(json_response(200, &serde_json::json!({"deliveries": out})))
 }

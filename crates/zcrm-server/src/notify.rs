@@ -1,0 +1,428 @@
+//! The notification dispatcher: claims due outbox events (written with their
+//! record change, in its transaction), POSTs Zoho's callback body to the
+//! channel's `notify_url`, and records every attempt. Failures are retried
+//! with exponential backoff and jitter on the injected clock, then the event
+//! is marked dead and kept.
+
+use crate::state::{App, OrgCtx};
+use rand::Rng;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use zcrm_store::outbox::Due;
+
+/// Attempts per event: the first and 5 retries.
+pub const MAX_ATTEMPTS: i64 = 6;
+/// First retry delay; each next one doubles (±20 % jitter): 30 s … 8 min.
+const BASE_BACKOFF_MS: i64 = 30_000;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes of a receiver's answer read at most (then the connection is dropped).
+const MAX_RESPONSE_BYTES: usize = 4096;
+/// Sends in flight at once, and per receiver host, so one slow receiver holds
+/// at most its own share.
+const MAX_IN_FLIGHT: usize = 256;
+const MAX_PER_HOST: usize = 8;
+const CLAIM_BATCH: i64 = 200;
+const IDLE_POLL: Duration = Duration::from_millis(50);
+
+/// The delay before attempt `attempt + 1`, after `attempt` failed.
+pub fn backoff_ms(attempt: i64) -> i64 {
+    let base = BASE_BACKOFF_MS << (attempt - 1).clamp(0, 10);
+    let jitter = rand::thread_rng().gen_range(0.8..1.2);
+    (base as f64 * jitter) as i64
+}
+
+/// HMAC-SHA256 (RFC 2104) of `msg` keyed by `key`.
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    let inner = Sha256::new()
+        .chain_update(&ipad)
+        .chain_update(msg)
+        .finalize();
+    Sha256::new()
+        .chain_update(&opad)
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// Addresses a webhook may not reach unless the operator allows it:
+/// loopback, private, link-local, unspecified, CGNAT, unique-local.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Checks a `notify_url`: http(s), a host, and (unless allowed) no literal
+/// private address or `localhost`. Host names are checked again when resolved.
+pub fn check_url(url: &str, allow_private: bool) -> Result<(), String> {
+    let u = reqwest::Url::parse(url).map_err(|_| "notify_url is not a valid URL".to_string())?;
+    if u.scheme() != "http" && u.scheme() != "https" {
+        return Err("notify_url must be an http or https URL".into());
+    }
+    let host = match u.host() {
+        Some(h) => h,
+        None => return Err("notify_url has no host".into()),
+    };
+    if allow_private {
+        return Ok(());
+    }
+    let private = match host {
+        url::Host::Ipv4(ip) => is_private(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => is_private(IpAddr::V6(ip)),
+        url::Host::Domain(d) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+    };
+    if private {
+        return Err("notify_url points to a private, loopback or link-local address".into());
+    }
+    Ok(())
+}
+
+/// Resolves receiver host names, dropping private addresses unless allowed,
+/// so a name cannot smuggle a request to an internal service.
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow = self.allow_private;
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
+                .await?
+                .filter(|a| allow || !is_private(a.ip()))
+                .collect();
+            if found.is_empty() {
+                return Err("refused: the host resolves only to private addresses".into());
+            }
+            Ok(Box::new(found.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// The callback body, as Zoho sends it (D8 notifications/overview).
+pub fn payload(app: &App, e: &Due) -> Value {
+    let query: Map<String, Value> = reqwest::Url::parse(&e.notify_url)
+        .map(|u| {
+            u.query_pairs()
+                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "server_time": e.server_time,
+        "query_params": query,
+        "module": e.module,
+        "resource_uri": format!("{}/crm/v8/{}", app.public_url, e.module),
+        "ids": e.ids,
+        "affected_fields": e.affected_fields,
+        "operation": e.operation,
+        "channel_id": e.channel_id,
+        "token": e.token,
+    })
+}
+
+/// One attempt as `GET /__zcrm/deliveries` and `zcrm admin deliveries` show it.
+pub fn attempt_json(org_id: i64, a: &zcrm_store::outbox::Attempt) -> Value {
+    json!({
+        "event_id": event_id(org_id, a.event_id),
+        "attempt": a.attempt,
+        "at": a.at,
+        "status_code": a.status_code,
+        "latency_ms": a.latency_ms,
+        "error": a.error,
+        "outcome": a.outcome,
+        "event_status": a.event_status,
+        "channel_id": a.channel_id,
+        "module": a.module,
+        "operation": a.operation,
+        "notify_url": without_query(&a.notify_url),
+    })
+}
+
+/// A URL without its query: receivers often put secrets there (Zoho's own
+/// example carries an authorization token), and the delivery log is shown to
+/// operators.
+fn without_query(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or("").to_string()
+}
+
+pub fn event_id(org_id: i64, id: i64) -> String {
+    format!("{org_id}-{id}")
+}
+
+struct Dispatcher {
+    app: Arc<App>,
+    client: reqwest::Client,
+    global: Arc<Semaphore>,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// (org, event) this node is sending or waiting to send. A claim that
+    /// returns one of them again (its lease ran out while it queued behind a
+    /// slow receiver) only renews the lease: it is not sent twice.
+    inflight: Mutex<HashSet<(i64, i64)>>,
+    /// Marks this process's claims (random: nodes need not be numbered).
+    node: i64,
+}
+
+/// Removes an event from the in-flight set when its task ends, however it ends.
+struct InFlight<'a>(&'a Dispatcher, (i64, i64));
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.0.inflight.lock() {
+            set.remove(&self.1);
+        }
+    }
+}
+
+/// Runs until `stop` turns true; in-flight sends are then abandoned (their
+/// lease runs out and another claim sends them again).
+pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let client = match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .dns_resolver(Arc::new(GuardedResolver {
+            allow_private: app.allow_private_webhooks,
+        }))
+        .user_agent("zcrm-notifications")
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("notifications: cannot build the HTTP client: {e}");
+            return;
+        }
+    };
+    let d = Arc::new(Dispatcher {
+        app,
+        client,
+        global: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+        hosts: Mutex::new(HashMap::new()),
+        inflight: Mutex::new(HashSet::new()),
+        node: rand::thread_rng().gen_range(1..i64::MAX),
+    });
+    let mut tasks = JoinSet::new();
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        while tasks.try_join_next().is_some() {}
+        let mut busy = false;
+        for org in d.app.open_orgs() {
+            let now = d.app.now();
+            match org.store.claim_due(now, CLAIM_BATCH, d.node).await {
+                Ok(due) => {
+                    busy |= due.len() as i64 == CLAIM_BATCH;
+                    for e in due {
+                        let key = (org.org.id, e.id);
+                        let fresh = d
+                            .inflight
+                            .lock()
+                            .map(|mut s| s.insert(key))
+                            .unwrap_or(false);
+                        if !fresh {
+                            continue;
+                        }
+                        let (d, org) = (d.clone(), org.clone());
+                        tasks.spawn(async move {
+                            let _held = InFlight(&d, key);
+                            d.deliver(&org, e).await
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!("notifications: claiming events: {e}"),
+            }
+        }
+        if !busy {
+            tokio::select! {
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = d.app.outbox_wake.notified() => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    // Shutting down cleanly: what was claimed but not sent is free at once for
+    // the next start or another node, instead of after its lease.
+    for org in d.app.open_orgs() {
+        if let Err(e) = org.store.release_leases(d.node).await {
+            tracing::warn!("notifications: releasing claims: {e}");
+        }
+    }
+}
+
+impl Dispatcher {
+    fn host_limit(&self, url: &str) -> Arc<Semaphore> {
+        let host = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| format!("{h}:{:?}", u.port())))
+            .unwrap_or_default();
+        let mut hosts = match self.hosts.lock() {
+            Ok(h) => h,
+            Err(p) => p.into_inner(),
+        };
+        if hosts.len() > 10_000 {
+            hosts.retain(|_, s| s.available_permits() < MAX_PER_HOST);
+        }
+        hosts
+            .entry(host)
+            .or_insert_with(|| Arc::new(Semaphore::new(MAX_PER_HOST)))
+            .clone()
+    }
+
+    async fn deliver(&self, org: &OrgCtx, e: Due) {
+        let Ok(_host) = self.host_limit(&e.notify_url).acquire_owned().await else {
+            return;
+        };
+        let Ok(_slot) = self.global.clone().acquire_owned().await else {
+            return;
+        };
+        let attempt = e.attempts + 1;
+        let body = payload(&self.app, &e).to_string();
+        let signature = hex::encode(hmac_sha256(
+            e.token.as_deref().unwrap_or("").as_bytes(),
+            body.as_bytes(),
+        ));
+        let started = Instant::now();
+        let result = match check_url(&e.notify_url, self.app.allow_private_webhooks) {
+            Err(why) => Err(why),
+            Ok(()) => self
+                .client
+                .post(&e.notify_url)
+                .header("content-type", "application/json")
+                .header("x-zcrm-event-id", event_id(org.org.id, e.id))
+                .header("x-zcrm-attempt", attempt.to_string())
+                .header("x-zcrm-signature", signature)
+                .body(body)
+                .send()
+                .await
+                .map_err(describe),
+        };
+        let (status, error) = match result {
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                // Read a little (keeps small answers' connections reusable), never more.
+                let mut read = 0;
+                while read < MAX_RESPONSE_BYTES {
+                    match resp.chunk().await {
+                        Ok(Some(c)) => read += c.len(),
+                        _ => break,
+                    }
+                }
+                let error = (!resp.status().is_success()).then(|| format!("HTTP {status}"));
+                (Some(status), error)
+            }
+            Err(why) => (None, Some(why)),
+        };
+        let latency = started.elapsed().as_millis() as i64;
+        let now = self.app.now();
+        let retry_at = match &error {
+            Some(_) if attempt < MAX_ATTEMPTS => Some(now + backoff_ms(attempt)),
+            _ => None,
+        };
+        if let Err(err) = org
+            .store
+            .finish_attempt(e.id, attempt, now, status, latency, error, retry_at)
+            .await
+        {
+            tracing::warn!("notifications: recording attempt of event {}: {err}", e.id);
+        }
+    }
+}
+
+fn describe(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timeout".into()
+    } else if e.is_connect() {
+        let mut msg = "connection failed".to_string();
+        let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+        while let Some(s) = src {
+            if s.to_string().starts_with("refused") {
+                msg = s.to_string();
+            }
+            src = s.source();
+        }
+        msg
+    } else {
+        format!("request failed: {e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc4231() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn private_targets() {
+        for bad in [
+            "http://127.0.0.1/x",
+            "http://10.1.2.3/",
+            "http://169.254.169.254/latest",
+            "http://[::1]:80/",
+            "http://localhost:9/",
+            "http://192.168.0.1/",
+            "http://[fe80::1]/",
+        ] {
+            assert!(check_url(bad, false).is_err(), "{bad}");
+            assert!(check_url(bad, true).is_ok(), "{bad}");
+        }
+        assert!(check_url("https://hooks.example.com/zoho?a=1", false).is_ok());
+        assert!(check_url("ftp://hooks.example.com/", true).is_err());
+        assert!(check_url("not a url", true).is_err());
+    }
+
+    #[test]
+    fn backoff_grows() {
+        let first = backoff_ms(1);
+        assert!((24_000..=36_000).contains(&first));
+        let fifth = backoff_ms(5);
+        assert!((384_000..=576_000).contains(&fifth));
+    }
+}
