@@ -50,6 +50,12 @@ codes! {
     ResourceNotFound => ("RESOURCE_NOT_FOUND", 404, "the requested resource was not found"),
     MediaTypeNotSupported => ("MEDIA_TYPE_NOT_SUPPORTED", 415, "The media type is not supported"),
     TooManyRequests => ("TOO_MANY_REQUESTS", 429, "too many requests"),
+    InvalidQuery => ("INVALID_QUERY", 400, "invalid query formed"),
+    SyntaxError => ("SYNTAX_ERROR", 400, "unexpected token"),
+    LimitReached => ("LIMIT_REACHED", 400, "maximum response iteration limit reached"),
+    CriteriaLimitExceeded => ("CRITERIA_LIMIT_EXCEEDED", 400, "no of criterium that can be given exceed the limit 15"),
+    InvalidAlias => ("INVALID_ALIAS", 400, "invalid alias"),
+    DuplicateAlias => ("DUPLICATE_ALIAS", 400, "duplicate alias"),
     InternalError => ("INTERNAL_ERROR", 500, "Internal Server Error"),
 }
 
