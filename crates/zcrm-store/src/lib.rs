@@ -5,6 +5,7 @@ pub mod control;
 pub mod db;
 pub mod password;
 pub mod pg;
+pub mod query;
 pub mod records;
 pub mod schema;
 pub mod sqlite;
