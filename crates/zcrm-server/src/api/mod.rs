@@ -2,11 +2,13 @@
 
 mod apis;
 mod consent;
+mod coql;
 mod html;
 mod metadata;
 mod oauth;
 mod params;
 mod records;
+mod search;
 mod users_org;
 
 use crate::auth;
@@ -51,7 +53,10 @@ pub fn router(app: Arc<App>) -> Router {
                 .put(records::update_many)
                 .delete(records::delete_many),
         )
+        .route("/crm/v8/coql", post(coql::query))
         .route("/crm/v8/:module/deleted", get(records::deleted))
+        .route("/crm/v8/:module/search", get(search::search))
+        .route("/crm/v8/:module/actions/count", get(search::count))
         .route(
             "/crm/v8/:module/:id",
             get(records::get_one)
