@@ -169,14 +169,16 @@ impl<'a> Compiler<'a> {
                     Pattern::Contains(s) => format!("%{}%", like_escape(s)),
                 };
                 let p = self.bind(SqlValue::Text(text));
-                let like = match self.d {
-                    Dialect::Sqlite => "LIKE",
-                    Dialect::Postgres => "ILIKE",
+                // SQLite's LIKE ignores ASCII case already; on PostgreSQL both
+                // sides are lowered so the `lower(col) text_pattern_ops` index serves it.
+                let (l, r) = match self.d {
+                    Dialect::Sqlite => (e.clone(), p),
+                    Dialect::Postgres => (format!("lower({e})"), format!("lower({p})")),
                 };
                 if *negated {
-                    format!("({e} IS NULL OR {e} NOT {like} {p} ESCAPE '\\')")
+                    format!("({e} IS NULL OR {l} NOT LIKE {r} ESCAPE '\\')")
                 } else {
-                    format!("{e} {like} {p} ESCAPE '\\'")
+                    format!("{l} LIKE {r} ESCAPE '\\'")
                 }
             }
             Filter::In {
