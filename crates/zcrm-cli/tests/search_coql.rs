@@ -511,3 +511,137 @@ async fn injection_attempts_stay_values() {
     assert_eq!(r.body, json!({"count": 4}));
     let _: Value = r.body;
 }
+
+#[tokio::test]
+async fn dates_lookups_and_picklists_on_deals() {
+    let srv = TestServer::start().await;
+    let t = srv.token(&format!("{ALL_SCOPES},ZohoCRM.coql.READ")).await;
+    let acc = srv
+        .create(
+            "Accounts",
+            &t,
+            vec![
+                json!({"Account_Name": "Zylker"}),
+                json!({"Account_Name": "Initech"}),
+            ],
+        )
+        .await;
+    srv.create(
+        "Deals",
+        &t,
+        vec![
+            json!({"Deal_Name": "D1", "Stage": "Qualification", "Closing_Date": "2026-01-15",
+                   "Amount": 100.0, "Probability": 10, "Account_Name": {"id": acc[0]}}),
+            json!({"Deal_Name": "D2", "Stage": "Closed Won", "Closing_Date": "2026-03-01",
+                   "Amount": 250.5, "Probability": 100, "Account_Name": {"id": acc[0]}}),
+            json!({"Deal_Name": "D3", "Stage": "Closed Lost", "Closing_Date": "2026-06-30",
+                   "Amount": 75.0, "Probability": 0, "Account_Name": {"id": acc[1]}}),
+        ],
+    )
+    .await;
+    let a0 = acc[0].as_str();
+    let cases: Vec<(String, &[&str])> = vec![
+        ("(Closing_Date:equals:2026-03-01)".into(), &["D2"]),
+        ("(Closing_Date:not_equal:2026-03-01)".into(), &["D1", "D3"]),
+        ("(Closing_Date:greater_than:2026-03-01)".into(), &["D3"]),
+        (
+            "(Closing_Date:greater_equal:2026-03-01)".into(),
+            &["D2", "D3"],
+        ),
+        ("(Closing_Date:less_than:2026-03-01)".into(), &["D1"]),
+        ("(Closing_Date:less_equal:2026-03-01)".into(), &["D1", "D2"]),
+        (
+            "(Closing_Date:between:2026-02-01,2026-07-01)".into(),
+            &["D2", "D3"],
+        ),
+        (
+            "(Closing_Date:in:2026-01-15,2026-06-30)".into(),
+            &["D1", "D3"],
+        ),
+        (format!("(Account_Name:equals:{a0})"), &["D1", "D2"]),
+        (format!("(Account_Name:not_equal:{a0})"), &["D3"]),
+        (
+            format!("(Account_Name:in:{a0},{})", acc[1]),
+            &["D1", "D2", "D3"],
+        ),
+        (format!("(Account_Name:not_in:{a0})"), &["D3"]),
+        (
+            "(Account_Name:is_not_empty:true)".into(),
+            &["D1", "D2", "D3"],
+        ),
+        ("(Stage:in:Closed Won,Closed Lost)".into(), &["D2", "D3"]),
+        ("(Stage:not_in:Closed Won,Closed Lost)".into(), &["D1"]),
+        ("(Stage:starts_with:closed)".into(), &["D2", "D3"]),
+        ("(Probability:between:1,100)".into(), &["D1", "D2"]),
+        ("(Amount:greater_than:99.99)".into(), &["D1", "D2"]),
+    ];
+    for (criteria, want) in &cases {
+        let r = search(&srv, &t, "Deals", criteria).await;
+        assert_eq!(r.status, 200, "{criteria}: {}", r.body);
+        assert_eq!(names(&r, "Deal_Name"), set(want), "{criteria}");
+    }
+    // lookups: wrong id type, and a date that is not a date
+    let r = search(&srv, &t, "Deals", "(Account_Name:equals:zylker)").await;
+    assert_error(&r, 400, "INVALID_QUERY");
+    let r = search(&srv, &t, "Deals", "(Closing_Date:equals:2026-13-01)").await;
+    assert_error(&r, 400, "INVALID_QUERY");
+    let r = search(&srv, &t, "Deals", "(Account_Name:starts_with:1)").await;
+    assert_error(&r, 400, "INVALID_QUERY");
+
+    let cases: &[(&str, &[&str])] = &[
+        ("Amount < 100", &["D3"]),
+        ("Amount != 100", &["D2", "D3"]),
+        ("Amount not between 80 and 200", &["D2", "D3"]),
+        ("Probability in (0, 100)", &["D2", "D3"]),
+        ("Probability not in (0, 100)", &["D1"]),
+        ("Closing_Date >= '2026-03-01'", &["D2", "D3"]),
+        ("Stage = 'closed won'", &["D2"]),
+        ("Stage in ('Qualification', 'Closed Lost')", &["D1", "D3"]),
+        ("Account_Name.Account_Name = 'Initech'", &["D3"]),
+        ("Account_Name.Account_Name like 'Zyl%'", &["D1", "D2"]),
+        ("Owner.full_name is not null", &["D1", "D2", "D3"]),
+    ];
+    for (cond, want) in cases {
+        let r = coql(
+            &srv,
+            &t,
+            &format!("select Deal_Name from Deals where {cond}"),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{cond}: {}", r.body);
+        assert_eq!(names(&r, "Deal_Name"), set(want), "{cond}");
+    }
+    let r = coql(&srv, &t, "select Deal_Name, Closing_Date, Amount, Probability, Account_Name.Account_Name from Deals where Deal_Name = 'D2'").await;
+    assert_eq!(
+        r.body["data"][0],
+        json!({"Deal_Name": "D2", "Closing_Date": "2026-03-01", "Amount": 250.5, "Probability": 100,
+               "Account_Name.Account_Name": "Zylker", "id": r.body["data"][0]["id"]})
+    );
+    let r = coql(&srv, &t, "select Account_Name.Account_Name as 'acc', SUM(Amount), MIN(Closing_Date), MAX(Closing_Date) from Deals group by Account_Name.Account_Name order by acc").await;
+    assert_eq!(
+        r.body["data"],
+        json!([
+            {"acc": "Initech", "SUM(Amount)": 75.0, "MIN(Closing_Date)": "2026-06-30", "MAX(Closing_Date)": "2026-06-30"},
+            {"acc": "Zylker", "SUM(Amount)": 350.5, "MIN(Closing_Date)": "2026-01-15", "MAX(Closing_Date)": "2026-03-01"},
+        ]),
+        "{}",
+        r.body
+    );
+    // search paging: the last page says no more records
+    let r = srv
+        .get(
+            "/crm/v8/Deals/search?criteria=(Amount:greater_than:0)&per_page=2&page=2",
+            &t,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["info"]["count"], 1);
+    assert_eq!(r.body["info"]["more_records"], false);
+    let r = srv
+        .get(
+            "/crm/v8/Deals/search?criteria=(Amount:greater_than:0)&per_page=2&page=1",
+            &t,
+        )
+        .await;
+    assert_eq!(r.body["info"]["more_records"], true);
+}
