@@ -218,6 +218,11 @@ async fn search_errors() {
     assert_eq!(r.body["details"]["limit"], "2000");
     let r = srv.get("/crm/v8/Leads/search?word=a", &t).await;
     assert_error(&r, 400, "INVALID_DATA");
+    // a module without email fields finds nothing rather than failing
+    let r = srv
+        .get("/crm/v8/Solutions/search?email=a%40b.example", &t)
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
     let r = srv.get("/crm/v8/Nope/search?word=abc", &t).await;
     assert_error(&r, 400, "INVALID_MODULE");
     let r = srv

@@ -125,6 +125,11 @@ impl<'a> Compiler<'a> {
                 } else {
                     " OR "
                 };
+                if v.is_empty() {
+                    // An empty `or` (an email search on a module without email
+                    // fields) matches nothing; an empty `and` everything.
+                    return if glue == " OR " { "1=0" } else { "1=1" }.into();
+                }
                 let parts: Vec<String> = v.iter().map(|x| self.filter(x)).collect();
                 format!("({})", parts.join(glue))
             }
