@@ -650,3 +650,58 @@ async fn dates_lookups_and_picklists_on_deals() {
         .await;
     assert_eq!(r.body["info"]["more_records"], true);
 }
+
+#[tokio::test]
+async fn coql_multi_module_lookup() {
+    let srv = TestServer::start().await;
+    let t = srv.token(&format!("{ALL_SCOPES},ZohoCRM.coql.READ")).await;
+    let lead = srv
+        .create(
+            "Leads",
+            &t,
+            vec![json!({"Last_Name": "Boyle", "Company": "Z"})],
+        )
+        .await;
+    let acc = srv
+        .create("Accounts", &t, vec![json!({"Account_Name": "Boyle Inc"})])
+        .await;
+    srv.create(
+        "Tasks",
+        &t,
+        vec![
+            json!({"Subject": "Call lead", "What_Id": {"id": lead[0]}, "$se_module": "Leads"}),
+            json!({"Subject": "Visit account", "What_Id": {"id": acc[0]}, "$se_module": "Accounts"}),
+        ],
+    )
+    .await;
+    let r = coql(
+        &srv,
+        &t,
+        "select Subject, What_Id->Leads.Last_Name, What_Id->Accounts.Account_Name from Tasks where What_Id->Leads.Last_Name like 'Boy%' or What_Id->Accounts.Account_Name is not null order by Subject",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d = &r.body["data"];
+    assert_eq!(d[0]["Subject"], "Call lead");
+    assert_eq!(d[0]["What_Id->Leads.Last_Name"], "Boyle");
+    assert_eq!(d[0]["What_Id->Accounts.Account_Name"], Value::Null);
+    assert_eq!(d[1]["What_Id->Accounts.Account_Name"], "Boyle Inc");
+    assert_eq!(d[1]["What_Id->Leads.Last_Name"], Value::Null);
+    let r = coql(
+        &srv,
+        &t,
+        "select Subject from Tasks where What_Id->Users.Last_Name = 'x'",
+    )
+    .await;
+    assert_error(&r, 400, "INVALID_QUERY");
+    let leads_only = srv
+        .token("ZohoCRM.coql.READ,ZohoCRM.modules.tasks.READ")
+        .await;
+    let r = coql(
+        &srv,
+        &leads_only,
+        "select What_Id->Leads.Last_Name from Tasks",
+    )
+    .await;
+    assert_error(&r, 401, "OAUTH_SCOPE_MISMATCH");
+}

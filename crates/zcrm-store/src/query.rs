@@ -3,7 +3,7 @@
 //! a client wrote is a bound parameter.
 
 use crate::db::Dialect;
-use crate::schema::col;
+use crate::schema::{col, module_col};
 use zcrm_core::meta::Module;
 use zcrm_core::query::{
     like_escape, Aggregate, CmpOp, Column, Filter, Kind, OrderKey, Pattern, Query, SelectExpr,
@@ -69,17 +69,24 @@ impl<'a> Compiler<'a> {
         for h in &c.hops {
             let f = &h.from.fields[h.field];
             path.push_str(&f.api_name);
+            path.push_str("->");
+            path.push_str(&h.to.api_name);
             path.push('.');
             alias = match self.joins.iter().find(|(p, _, _)| *p == path) {
                 Some((_, a, _)) => a.clone(),
                 None => {
                     let a = format!("j{}", self.joins.len() + 1);
-                    let clause = format!(
+                    let mut clause = format!(
                         "LEFT JOIN {}{} {a} ON {a}.id = {alias}.{}",
                         self.prefix,
                         h.to.table(),
                         col(&f.api_name)
                     );
+                    if f.is_multi_module() {
+                        // Ids are unique across modules, but say which one is meant.
+                        let m = self.bind(SqlValue::Text(h.to.api_name.clone()));
+                        clause.push_str(&format!(" AND {alias}.{} = {m}", module_col(f)));
+                    }
                     self.joins.push((path.clone(), a.clone(), clause));
                     a
                 }

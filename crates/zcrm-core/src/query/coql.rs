@@ -405,6 +405,19 @@ impl Builder<'_> {
         match e {
             Expr::Identifier(i) => Some(vec![i.value.clone()]),
             Expr::CompoundIdentifier(v) => Some(v.iter().map(|i| i.value.clone()).collect()),
+            // A multi-module lookup names its module: `What_Id->Leads.Last_Name`.
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Arrow,
+                right,
+            } => match (left.as_ref(), right.as_ref()) {
+                (Expr::Identifier(f), Expr::CompoundIdentifier(v)) if v.len() >= 2 => {
+                    let mut out = vec![format!("{}->{}", f.value, v[0].value)];
+                    out.extend(v[1..].iter().map(|i| i.value.clone()));
+                    Some(out)
+                }
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -748,6 +761,9 @@ mod tests {
         assert_eq!((query.offset, query.limit), (10, 20));
         assert_eq!(query.order.len(), 2);
         assert!(query.order[0].desc);
+        assert_eq!(modules_touched(&query).len(), 2);
+        let query = q("select What_Id->Leads.Last_Name, Subject from Tasks where What_Id->Leads.Last_Name like 'B%'").unwrap();
+        assert_eq!(query.select[0].key, "What_Id->Leads.Last_Name");
         assert_eq!(modules_touched(&query).len(), 2);
     }
 

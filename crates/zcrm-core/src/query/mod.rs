@@ -211,6 +211,29 @@ pub fn resolve(
                 target: Target::Field { module, index },
             });
         }
+        // `What_Id->Leads`: a multi-module lookup followed to one of its modules.
+        if let Some((field, target)) = part.split_once("->") {
+            let index = field_index(&module, field).ok_or(ColumnError::Unknown)?;
+            let f = &module.fields[index];
+            let to = f
+                .lookup_modules
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case(target))
+                .and_then(|n| catalog.module(n))
+                .cloned()
+                .ok_or(ColumnError::Unknown)?;
+            if hops.len() == 2 {
+                return Err(ColumnError::TooDeep);
+            }
+            names.push(format!("{}->{}", f.api_name, to.api_name));
+            hops.push(Hop {
+                from: module.clone(),
+                field: index,
+                to: to.clone(),
+            });
+            module = to;
+            continue;
+        }
         let index = field_index(&module, part).ok_or(ColumnError::Unknown)?;
         let f = &module.fields[index];
         names.push(f.api_name.clone());
