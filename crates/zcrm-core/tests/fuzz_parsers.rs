@@ -125,6 +125,11 @@ const COQL_TOKENS: &[&str] = &[
     "`",
     "\"",
     "#",
+    "->",
+    "What_Id->Leads.Last_Name",
+    "What_Id->Leads",
+    "Tasks",
+    "What_Id->Accounts.Parent_Account.Account_Name",
 ];
 
 /// 2,000 cases per property by default; `PROPTEST_CASES` for longer runs.
