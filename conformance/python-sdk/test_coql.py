@@ -8,7 +8,6 @@ from zohocrmsdk.src.com.zoho.crm.api.util import Choice
 
 from sdkutil import obj, create_leads
 
-pytestmark = pytest.mark.xfail(strict=True, reason="waits on issue 5")
 
 
 def coql(query):

@@ -7,7 +7,6 @@ from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations, ResponseWra
 
 from sdkutil import obj, create_leads
 
-pytestmark = pytest.mark.xfail(strict=True, reason="waits on issue 5")
 
 
 def search(**params):

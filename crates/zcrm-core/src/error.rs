@@ -52,6 +52,12 @@ codes! {
     TooManyRequests => ("TOO_MANY_REQUESTS", 429, "too many requests"),
     IdAlreadyConverted => ("ID_ALREADY_CONVERTED", 400, "id already converted"),
     NotSubscribed => ("NOT_SUBSCRIBED", 400, "Not subscribed for actions-watch of the given channel"),
+    InvalidQuery => ("INVALID_QUERY", 400, "invalid query formed"),
+    SyntaxError => ("SYNTAX_ERROR", 400, "unexpected token"),
+    LimitReached => ("LIMIT_REACHED", 400, "maximum response iteration limit reached"),
+    CriteriaLimitExceeded => ("CRITERIA_LIMIT_EXCEEDED", 400, "no of criterium that can be given exceed the limit 15"),
+    InvalidAlias => ("INVALID_ALIAS", 400, "invalid alias"),
+    DuplicateAlias => ("DUPLICATE_ALIAS", 400, "duplicate alias"),
     InternalError => ("INTERNAL_ERROR", 500, "Internal Server Error"),
 }
 

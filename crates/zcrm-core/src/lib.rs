@@ -6,6 +6,7 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod meta;
+pub mod query;
 pub mod scope;
 pub mod value;
 

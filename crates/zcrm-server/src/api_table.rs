@@ -10,6 +10,9 @@ pub enum Need {
     Module(Op),
     /// A fixed scope, e.g. `ZohoCRM.settings.fields.READ`.
     Scope(&'static str),
+    /// The module scope, or else the given one (search also takes
+    /// `ZohoSearch.securesearch.READ`, as Zoho's search-records page says).
+    ModuleOr(Op, &'static str),
 }
 
 #[derive(Debug)]
@@ -85,6 +88,9 @@ ops! {
     "DELETE" "/crm/v8/:module/:id/:related" => Module(Op::Update), 1..1;
     "PUT" "/crm/v8/:module/:id/:related/:related_id" => Module(Op::Update), 1..1;
     "DELETE" "/crm/v8/:module/:id/:related/:related_id" => Module(Op::Update), 1..1;
+    "GET" "/crm/v8/:module/search" => ModuleOr(Op::Read, "ZohoSearch.securesearch.READ"), 1..1;
+    "GET" "/crm/v8/:module/actions/count" => Module(Op::Read), 1..1;
+    "POST" "/crm/v8/coql" => Scope("ZohoCRM.coql.READ"), 1..3;
     "GET" "/crm/v8/:module/:id" => Module(Op::Read), 1..1;
     "PUT" "/crm/v8/:module/:id" => Module(Op::Update), 1..1;
     "DELETE" "/crm/v8/:module/:id" => Module(Op::Delete), 1..1;

@@ -20,6 +20,8 @@ pub struct Caller {
     pub app: Arc<App>,
     pub org: Arc<OrgCtx>,
     pub user_id: i64,
+    /// The token's scopes, for handlers whose needs depend on the request (COQL).
+    pub scopes: Arc<Scopes>,
 }
 
 /// The module named in the path, resolved by the auth layer.
@@ -97,15 +99,23 @@ async fn authorize(
         ),
         None => None,
     };
-    let wanted = match op.map(|o| o.need) {
-        Some(Need::Module(o)) => module
+    let module_scope = |o| {
+        module
             .as_ref()
-            .map(|m| Scope::crm(&["modules", &m.scope_name()], o)),
-        Some(Need::Scope(s)) => Scope::parse(s),
+            .map(|m| Scope::crm(&["modules", &m.scope_name()], o))
+    };
+    let wanted: Option<Vec<Scope>> = match op.map(|o| o.need) {
+        Some(Need::Module(o)) => module_scope(o).map(|s| vec![s]),
+        Some(Need::ModuleOr(o, alt)) => module_scope(o).map(|s| {
+            let mut v = vec![s];
+            v.extend(Scope::parse(alt));
+            v
+        }),
+        Some(Need::Scope(s)) => Scope::parse(s).map(|s| vec![s]),
         None => None,
     };
     let wanted = wanted.ok_or_else(|| ApiError::internal(format!("no scope rule for {route}")))?;
-    if !scopes.allows(&wanted) {
+    if !wanted.iter().any(|w| scopes.allows(w)) {
         return Err(ApiError::new(Code::OauthScopeMismatch));
     }
     let org = app.org(info.org_id).await?;
@@ -116,6 +126,7 @@ async fn authorize(
         app: app.clone(),
         org,
         user_id: info.user_id,
+        scopes: info.scopes.clone(),
     });
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod mass_update;
 pub mod outbox;
 pub mod password;
 pub mod pg;
+pub mod query;
 pub mod records;
 pub mod schema;
 pub mod sqlite;

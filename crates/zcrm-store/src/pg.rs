@@ -280,6 +280,12 @@ impl Conn for PgConn<'_, '_> {
     }
 }
 
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -288,11 +294,5 @@ mod tests {
             super::placeholders("a = ?1 AND b = ?12 OR ?"),
             "a = $1 AND b = $12 OR ?"
         );
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        self.close();
     }
 }

@@ -5,12 +5,14 @@
 
 use crate::db::{int, opt_int, opt_text, Conn, Db, Dialect};
 use crate::outbox::{self, Change, Op};
+use crate::query::{compile, Compiler};
 use crate::schema::{self, col, module_col};
 use crate::StoreError;
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 use std::sync::Arc;
 use zcrm_core::meta::{Catalog, Field, Module};
+use zcrm_core::query::{Filter, Query, UserInfo};
 use zcrm_core::value::{Checked, SqlValue};
 use zcrm_core::{ApiError, Code};
 
@@ -89,6 +91,8 @@ pub struct ListQuery {
     pub modified_since: Option<i64>,
     /// Only the children of one record (a related list).
     pub related: Option<Related>,
+    /// Search criteria.
+    pub filter: Option<Filter>,
 }
 
 /// The children of `parent_id` through lookup field `field` (an index into
@@ -542,6 +546,13 @@ impl OrgStore {
                 args.push(rel.parent_module.as_str().into());
             }
         }
+        let mut joins = String::new();
+        if let Some(f) = &q.filter {
+            let mut c = Compiler::new(&self.prefix, self.db.dialect(), &[], args.len());
+            wheres.push(c.filter(f));
+            joins = c.joins();
+            args.extend(c.args);
+        }
         let order_col = match q.sort_by {
             SortBy::Id => "t.id".to_string(),
             SortBy::CreatedTime => format!("t.{}", col("Created_Time")),
@@ -549,7 +560,7 @@ impl OrgStore {
         };
         let dir = if q.desc { "DESC" } else { "ASC" };
         let sql = format!(
-            "SELECT {} FROM {} t {} ORDER BY {order_col} {dir}, t.id {dir} LIMIT ?{} OFFSET ?{}",
+            "SELECT {} FROM {} t {joins} {} ORDER BY {order_col} {dir}, t.id {dir} LIMIT ?{} OFFSET ?{}",
             self.select(m, &q.fields),
             table(&self.prefix, m),
             if wheres.is_empty() {
@@ -748,6 +759,65 @@ impl OrgStore {
                 }
                 outbox::enqueue(c, &prefix, &m.api_name, &changes, ctx.now, true)?;
                 Ok(out)
+            })
+            .await
+    }
+
+    /// Records of `m` matching `filter` (Leads: `converted` as in [`ListQuery`]).
+    pub async fn count_where(
+        &self,
+        m: &Module,
+        filter: Option<&Filter>,
+        converted: Option<bool>,
+    ) -> Result<i64, StoreError> {
+        let mut c = Compiler::new(&self.prefix, self.db.dialect(), &[], 0);
+        let mut wheres = Vec::new();
+        if let Some(f) = filter {
+            wheres.push(c.filter(f));
+        }
+        if let (Some(conv), Some(f)) = (converted, m.field("Converted__s")) {
+            wheres.push(format!(
+                "COALESCE(t.{}, 0) = {}",
+                col(&f.api_name),
+                conv as i32
+            ));
+        }
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} t {} {}",
+            table(&self.prefix, m),
+            c.joins(),
+            if wheres.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", wheres.join(" AND "))
+            }
+        );
+        let args = c.args;
+        self.db
+            .read(move |c| {
+                int(&c
+                    .row(&sql, &args)?
+                    .map(|r| r[0].clone())
+                    .unwrap_or(SqlValue::Int(0)))
+            })
+            .await
+    }
+
+    /// Runs a COQL query: rows of values in select order (with the record id
+    /// first unless it aggregates), and whether more rows follow.
+    pub async fn query(
+        &self,
+        q: &Query,
+        users: &[UserInfo],
+    ) -> Result<(Vec<Vec<SqlValue>>, bool), StoreError> {
+        let (sql, args) = compile(&self.prefix, self.db.dialect(), users, q);
+        let limit = q.limit as usize;
+        self.db
+            .read(move |c| {
+                let mut rows = c.rows(&sql, &args)?;
+                let more = rows.len() > limit;
+                rows.truncate(limit);
+                Ok((rows, more))
             })
             .await
     }

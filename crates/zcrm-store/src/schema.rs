@@ -52,6 +52,32 @@ pub fn existing_columns(
     rows.iter().map(|r| text(&r[0])).collect()
 }
 
+/// Text fields worth a case-insensitive index: emails, phones, names, and the
+/// status/stage pick lists that reports group and filter by.
+fn filtered_text(m: &Module, f: &Field) -> bool {
+    use zcrm_core::meta::DataType::*;
+    match f.data_type {
+        Email | Phone => true,
+        Text | Picklist => {
+            f.api_name == m.display_field
+                || matches!(
+                    f.api_name.as_str(),
+                    "First_Name"
+                        | "Last_Name"
+                        | "Full_Name"
+                        | "Company"
+                        | "Account_Name"
+                        | "Deal_Name"
+                        | "Lead_Status"
+                        | "Stage"
+                        | "Status"
+                        | "Lead_Source"
+                )
+        }
+        _ => false,
+    }
+}
+
 /// Creates or extends an org's tables. On PostgreSQL they live in `schema`,
 /// and an advisory lock keeps nodes starting together from racing.
 pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), StoreError> {
@@ -128,10 +154,23 @@ pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), 
                 n = f.api_name.to_ascii_lowercase()
             ))?;
         }
+        // Where Zoho users filter and sort: searches and COQL compare text
+        // case-insensitively, so those indexes are on the same expression the
+        // query compiler writes (and serve prefix LIKE / starts_with too).
+        for f in m.fields.iter().filter(|f| filtered_text(m, f)) {
+            let expr = match d {
+                Dialect::Sqlite => format!("{} COLLATE NOCASE", col(&f.api_name)),
+                Dialect::Postgres => format!("lower({}) text_pattern_ops", col(&f.api_name)),
+            };
+            c.batch(&format!(
+                "CREATE INDEX IF NOT EXISTS {table}_c_{n} ON {prefix}{table}({expr}, id);",
+                n = f.api_name.to_ascii_lowercase()
+            ))?;
+        }
         for f in m
             .fields
             .iter()
-            .filter(|f| f.is_lookup() || f.api_name == "Email")
+            .filter(|f| f.is_lookup() || f.is_user() || f.api_name == "Email")
         {
             c.batch(&format!(
                 "CREATE INDEX IF NOT EXISTS {table}_i_{n} ON {prefix}{table}({});",

@@ -13,7 +13,7 @@ pub async fn list(Extension(caller): Extension<Caller>) -> Response {
     let catalog = caller.org.store.catalog();
     for op in OPERATIONS {
         let concrete: Vec<(String, String)> = match op.need {
-            Need::Module(o) => catalog
+            Need::Module(o) | Need::ModuleOr(o, _) => catalog
                 .modules()
                 .iter()
                 .map(|m| {

@@ -4,6 +4,7 @@ mod apis;
 mod attachments;
 mod consent;
 mod convert;
+mod coql;
 mod html;
 mod mass_update;
 mod metadata;
@@ -13,6 +14,7 @@ mod params;
 mod records;
 mod recycle_bin;
 mod related;
+mod search;
 mod tags;
 mod users_org;
 
@@ -75,6 +77,7 @@ pub fn router(app: Arc<App>) -> Router {
                 .put(records::update_many)
                 .delete(records::delete_many),
         )
+        .route("/crm/v8/coql", post(coql::query))
         .route("/crm/v8/:module/deleted", get(records::deleted))
         .route("/crm/v8/:module/upsert", post(records::upsert))
         .route(
@@ -136,6 +139,8 @@ pub fn router(app: Arc<App>) -> Router {
             "/crm/v8/:module/:id/:related/:related_id",
             axum::routing::put(related::link_one).delete(related::unlink_one),
         )
+        .route("/crm/v8/:module/search", get(search::search))
+        .route("/crm/v8/:module/actions/count", get(search::count))
         .route(
             "/crm/v8/:module/:id",
             get(records::get_one)

@@ -60,7 +60,13 @@ const FULL_RECORD_META: &str = r#""$approved":true,"$approval_state":"approved",
 /// A stored row as Zoho's record JSON text, with `fields` (indices into the
 /// module's fields). Written directly: building `serde_json::Value`s was most
 /// of the cost of a record GET.
-fn render_row(caller: &Caller, m: &Module, fields: &[usize], row: &Row, full: bool) -> String {
+pub(super) fn render_row(
+    caller: &Caller,
+    m: &Module,
+    fields: &[usize],
+    row: &Row,
+    full: bool,
+) -> String {
     let catalog = caller.org.store.catalog();
     let tz = caller.org.tz;
     let mut out = String::with_capacity(64 + fields.len() * 24);
@@ -125,7 +131,7 @@ fn render_row(caller: &Caller, m: &Module, fields: &[usize], row: &Row, full: bo
 }
 
 /// `{"data":[…rows…]` + the rest, from pre-rendered record texts.
-fn data_body(rows: &[String], rest: Option<&Value>) -> String {
+pub(super) fn data_body(rows: &[String], rest: Option<&Value>) -> String {
     let mut out = String::with_capacity(rows.iter().map(|r| r.len() + 1).sum::<usize>() + 256);
     out.push_str("{\"data\":[");
     out.push_str(&rows.join(","));
@@ -143,7 +149,7 @@ fn data_body(rows: &[String], rest: Option<&Value>) -> String {
 }
 
 /// Indices of the fields named in `fields=a,b,c`.
-fn field_list(m: &Module, raw: &str) -> Result<Vec<usize>, ApiError> {
+pub(super) fn field_list(m: &Module, raw: &str) -> Result<Vec<usize>, ApiError> {
     let names: Vec<&str> = raw
         .split(',')
         .map(str::trim)
@@ -340,6 +346,7 @@ pub async fn list_page(
         converted,
         modified_since,
         related,
+        filter: None,
     };
     let (rows, more) = caller.org.store.list(&m, &query).await?;
     if rows.is_empty() {
