@@ -1,7 +1,7 @@
 //! `/crm/v8/{module}/{id}/Attachments[/{attachment_id}]`: upload (multipart),
 //! list, download and delete a record's attachments.
 
-use super::params::{id_list, int_param, Params};
+use super::params::{batch_status, id_list, int_param, Params};
 use super::users_org::no_content;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
@@ -253,13 +253,7 @@ async fn delete(
             ),
         }
     }
-    let status = if ok == ids.len() {
-        200
-    } else if ok == 0 {
-        400
-    } else {
-        207
-    };
+    let status = batch_status(ok, ids.len(), 200);
     Ok(json_response(status, &json!({"data": data})))
 }
 

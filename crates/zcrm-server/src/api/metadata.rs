@@ -1,6 +1,7 @@
 //! `/crm/v8/settings/...`: modules, fields, layouts, related lists and custom
 //! views, rendered from the built-in catalog.
 
+use super::params::module_param;
 use super::params::Params;
 use super::users_org::no_content;
 use crate::auth::Caller;
@@ -9,25 +10,10 @@ use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use zcrm_core::meta::{stable_id, Catalog, DataType, Module};
 use zcrm_core::{ApiError, Code};
 
 const STAMP: &str = "2026-01-01T00:00:00+00:00";
-
-fn module_param(caller: &Caller, q: &Params) -> Result<Arc<Module>, ApiError> {
-    let name = q
-        .get("module")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::param_missing("module"))?;
-    caller
-        .org
-        .store
-        .catalog()
-        .module(name)
-        .cloned()
-        .ok_or_else(|| ApiError::new(Code::InvalidModule).detail("param_name", "module"))
-}
 
 fn admin_ref(caller: &Caller) -> Value {
     caller

@@ -73,3 +73,33 @@ pub fn id_list(raw: &str, param: &str, max: usize) -> Result<Vec<i64>, ApiError>
     }
     Ok(ids)
 }
+
+/// Zoho's status for a multi-item answer: `all_ok` when every item succeeded,
+/// 207 when some did, 400 when none did.
+pub fn batch_status(ok: usize, total: usize, all_ok: u16) -> u16 {
+    if ok == total {
+        all_ok
+    } else if ok == 0 {
+        400
+    } else {
+        207
+    }
+}
+
+/// The `?module=` of a settings call, resolved.
+pub fn module_param(
+    caller: &crate::auth::Caller,
+    q: &Params,
+) -> Result<std::sync::Arc<zcrm_core::meta::Module>, ApiError> {
+    let name = q
+        .get("module")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::param_missing("module"))?;
+    caller
+        .org
+        .store
+        .catalog()
+        .module(name)
+        .cloned()
+        .ok_or_else(|| ApiError::new(Code::InvalidModule).detail("param_name", "module"))
+}

@@ -1,6 +1,6 @@
 //! `/crm/v8/{module}`, `/{module}/{id}` and `/{module}/deleted`: the records API.
 
-use super::params::{data_array, id_list, int_param, json_body, Params};
+use super::params::{batch_status, data_array, id_list, int_param, json_body, Params};
 use super::users_org::no_content;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, raw_json_response, HttpResult};
@@ -484,17 +484,6 @@ fn success_item(caller: &Caller, s: &Saved, message: &str) -> Value {
         "message": message,
         "status": "success",
     })
-}
-
-/// Zoho's status for a multi-record answer: all good, mixed, or all failed.
-fn batch_status(ok: usize, total: usize, all_ok: u16) -> u16 {
-    if ok == total {
-        all_ok
-    } else if ok == 0 {
-        400
-    } else {
-        207
-    }
 }
 
 async fn write(

@@ -1,7 +1,7 @@
 //! `/crm/v8/settings/recycle_bin[/{id}]`: what was deleted, across modules,
 //! and emptying it for good.
 
-use super::params::{id_list, int_param, Params};
+use super::params::{batch_status, id_list, int_param, Params};
 use super::users_org::no_content;
 use crate::auth::Caller;
 use crate::error::{json_response, HttpResult};
@@ -94,13 +94,7 @@ async fn purge(caller: &Caller, ids: Vec<i64>) -> HttpResult<Response> {
             }
         })
         .collect();
-    let status = if ok == ids.len() {
-        200
-    } else if ok == 0 {
-        400
-    } else {
-        207
-    };
+    let status = batch_status(ok, ids.len(), 200);
     Ok(json_response(status, &json!({"data": data})))
 }
 

@@ -4,7 +4,7 @@
 //! through `Account_Name`, Notes through `Parent_Id`, Tasks through `What_Id` …),
 //! as `GET /settings/related_lists` describes.
 
-use super::params::{data_array, id_list, json_body, Params};
+use super::params::{batch_status, data_array, id_list, json_body, Params};
 use super::records::list_page;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
@@ -134,13 +134,7 @@ async fn relate(
             }
         })
         .collect();
-    let status = if ok == ids.len() {
-        200
-    } else if ok == 0 {
-        400
-    } else {
-        207
-    };
+    let status = batch_status(ok, ids.len(), 200);
     Ok(json_response(status, &json!({"data": data})))
 }
 

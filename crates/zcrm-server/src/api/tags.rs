@@ -1,7 +1,8 @@
 //! Tags: `/crm/v8/settings/tags` (list, create, update, delete, merge, record
 //! count) and `/crm/v8/{module}[/{id}]/actions/{add,remove}_tags`.
 
-use super::params::{json_body, Params};
+use super::params::module_param;
+use super::params::{batch_status, json_body, Params};
 use super::users_org::no_content;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
@@ -46,20 +47,6 @@ fn success(caller: &Caller, t: &TagRow, message: &str) -> Value {
     }})
 }
 
-fn module_param(caller: &Caller, q: &Params) -> Result<Arc<Module>, ApiError> {
-    let name = q
-        .get("module")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::param_missing("module"))?;
-    caller
-        .org
-        .store
-        .catalog()
-        .module(name)
-        .cloned()
-        .ok_or_else(|| ApiError::new(Code::InvalidModule).detail("param_name", "module"))
-}
-
 fn ctx(caller: &Caller) -> WriteCtx {
     WriteCtx {
         now: caller.app.now(),
@@ -94,14 +81,11 @@ fn tags_array(body: &Map<String, Value>, max: usize) -> Result<Vec<Map<String, V
 }
 
 fn status_of<T>(items: &[Result<T, ApiError>], all_ok: u16) -> u16 {
-    let ok = items.iter().filter(|r| r.is_ok()).count();
-    if ok == items.len() {
-        all_ok
-    } else if ok == 0 {
-        400
-    } else {
-        207
-    }
+    batch_status(
+        items.iter().filter(|r| r.is_ok()).count(),
+        items.len(),
+        all_ok,
+    )
 }
 
 fn opt_str(o: &Map<String, Value>, k: &str) -> Option<String> {
