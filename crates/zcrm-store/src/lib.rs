@@ -13,6 +13,7 @@ pub mod pg;
 pub mod query;
 pub mod records;
 pub mod schema;
+pub mod seed;
 pub mod sqlite;
 pub mod tags;
 

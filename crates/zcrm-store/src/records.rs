@@ -883,7 +883,7 @@ const MAX_BATCH_PARAMS: usize = 30_000;
 
 /// Inserts rows that share one column list with as few statements as possible:
 /// on PostgreSQL every statement is a round trip.
-fn insert_many(
+pub(crate) fn insert_many(
     c: &mut dyn Conn,
     prefix: &str,
     m: &Module,

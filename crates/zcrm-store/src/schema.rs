@@ -167,6 +167,22 @@ pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), 
                 n = f.api_name.to_ascii_lowercase()
             ))?;
         }
+        // A pipeline filtered by status and ranked by value is the commonest
+        // report: one index serves the filter and the sort together.
+        for (status, amount) in [("Lead_Status", "Annual_Revenue"), ("Stage", "Amount")] {
+            if m.field(status).is_none() || m.field(amount).is_none() {
+                continue;
+            }
+            let expr = match d {
+                Dialect::Sqlite => format!("{} COLLATE NOCASE", col(status)),
+                Dialect::Postgres => format!("lower({})", col(status)),
+            };
+            c.batch(&format!(
+                "CREATE INDEX IF NOT EXISTS {table}_r_{n} ON {prefix}{table}({expr}, {});",
+                col(amount),
+                n = status.to_ascii_lowercase()
+            ))?;
+        }
         for f in m
             .fields
             .iter()
