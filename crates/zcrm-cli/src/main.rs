@@ -312,8 +312,18 @@ async fn admin(cmd: Admin) -> anyhow::Result<()> {
             limit,
             json,
         } => deliveries(&storage, event_id, limit, json).await,
-        Admin::Seed { storage, leads, accounts, contacts, seed } => {
-            let backend = Backend::connect(&storage.data_dir, storage.database_url.as_deref(), storage.db_pool_size)?;
+        Admin::Seed {
+            storage,
+            leads,
+            accounts,
+            contacts,
+            seed,
+        } => {
+            let backend = Backend::connect(
+                &storage.data_dir,
+                storage.database_url.as_deref(),
+                storage.db_pool_size,
+            )?;
             let control = backend.control().await?;
             let org = control
                 .orgs()
@@ -323,12 +333,24 @@ async fn admin(cmd: Admin) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("no org yet: start the server once"))?;
             let now = Clock::new().now_ms();
             let ids = zcrm_core::ids::IdGen::new(control.register_node(now).await?);
-            let catalog = std::sync::Arc::new(zcrm_core::meta::Catalog::standard().map_err(anyhow::Error::msg)?);
+            let catalog = std::sync::Arc::new(
+                zcrm_core::meta::Catalog::standard().map_err(anyhow::Error::msg)?,
+            );
             let store = backend.org_store(org.id, catalog).await?;
             let started = std::time::Instant::now();
             let owner = org.primary_user.unwrap_or_default();
             let made = store
-                .seed(zcrm_store::seed::SeedSpec { accounts, contacts, leads, owner, now, seed }, &ids)
+                .seed(
+                    zcrm_store::seed::SeedSpec {
+                        accounts,
+                        contacts,
+                        leads,
+                        owner,
+                        now,
+                        seed,
+                    },
+                    &ids,
+                )
                 .await?;
             store.close();
             control.close();
