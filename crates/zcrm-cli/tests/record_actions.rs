@@ -725,3 +725,66 @@ async fn mass_update_by_ids_and_by_view_survives_kill9() {
         "OAUTH_SCOPE_MISMATCH",
     );
 }
+
+#[tokio::test]
+async fn notes_created_under_a_record() {
+    let srv = TestServer::start().await;
+    let t = srv.token(ALL_SCOPES).await;
+    let deal = srv
+        .create(
+            "Deals",
+            &t,
+            vec![json!({"Deal_Name": "D", "Stage": "Qualification", "Closing_Date": "2026-12-31"})],
+        )
+        .await
+        .remove(0);
+    let r = srv
+        .post(&format!("/crm/v8/Deals/{deal}/Notes"), &t, json!({"data": [{"Note_Title": "Call", "Note_Content": "went well"}, {"Note_Title": "empty"}]}))
+        .await;
+    assert_eq!(r.status, 207, "{}", r.body);
+    assert_eq!(r.body["data"][0]["message"], "record added");
+    assert_eq!(r.body["data"][1]["code"], "MANDATORY_NOT_FOUND");
+    let list = srv
+        .get(
+            &format!("/crm/v8/Deals/{deal}/Notes?fields=Note_Title,Parent_Id"),
+            &t,
+        )
+        .await;
+    assert_eq!(list.body["info"]["count"], 1);
+    assert_eq!(list.body["data"][0]["Parent_Id"]["id"], deal.as_str());
+    assert_eq!(
+        list.body["data"][0]["Parent_Id"]["module"]["api_name"],
+        "Deals"
+    );
+    assert_error(
+        &srv.post(
+            "/crm/v8/Deals/4150000000000000001/Notes",
+            &t,
+            json!({"data": [{"Note_Content": "x"}]}),
+        )
+        .await,
+        400,
+        "INVALID_DATA",
+    );
+    assert_error(
+        &srv.post(
+            &format!("/crm/v8/Accounts/{deal}/Contacts"),
+            &t,
+            json!({"data": [{"Last_Name": "x"}]}),
+        )
+        .await,
+        400,
+        "INVALID_REQUEST_METHOD",
+    );
+    let deals_only = srv.token("ZohoCRM.modules.deals.ALL").await;
+    assert_error(
+        &srv.post(
+            &format!("/crm/v8/Deals/{deal}/Notes"),
+            &deals_only,
+            json!({"data": [{"Note_Content": "x"}]}),
+        )
+        .await,
+        401,
+        "OAUTH_SCOPE_MISMATCH",
+    );
+}

@@ -86,6 +86,7 @@ ops! {
     "GET" "/crm/v8/:module/:id/:related" => Module(Op::Read), 1..1;
     "PUT" "/crm/v8/:module/:id/:related" => Module(Op::Update), 1..1;
     "DELETE" "/crm/v8/:module/:id/:related" => Module(Op::Update), 1..1;
+    "POST" "/crm/v8/:module/:id/:related" => Scope("ZohoCRM.modules.notes.CREATE"), 1..1;
     "PUT" "/crm/v8/:module/:id/:related/:related_id" => Module(Op::Update), 1..1;
     "DELETE" "/crm/v8/:module/:id/:related/:related_id" => Module(Op::Update), 1..1;
     "GET" "/crm/v8/:module/search" => ModuleOr(Op::Read, "ZohoSearch.securesearch.READ"), 1..1;

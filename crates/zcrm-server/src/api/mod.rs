@@ -133,7 +133,8 @@ pub fn router(app: Arc<App>) -> Router {
             "/crm/v8/:module/:id/:related",
             get(related::list)
                 .put(related::link_many)
-                .delete(related::unlink_many),
+                .delete(related::unlink_many)
+                .post(related::create_child),
         )
         .route(
             "/crm/v8/:module/:id/:related/:related_id",

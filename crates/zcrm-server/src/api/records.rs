@@ -486,7 +486,7 @@ fn success_item(caller: &Caller, s: &Saved, message: &str) -> Value {
     })
 }
 
-async fn write(
+pub(crate) async fn write(
     caller: &Caller,
     m: &Arc<Module>,
     rows: Vec<Result<WriteRow, ApiError>>,

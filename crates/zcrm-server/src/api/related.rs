@@ -8,6 +8,7 @@ use super::params::{batch_status, data_array, id_list, json_body, Params};
 use super::records::list_page;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
+use crate::service::records::{check_record, Mode};
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
@@ -189,4 +190,39 @@ pub async fn unlink_one(
     let rid = parse_id_str(&rid)
         .ok_or_else(|| ApiError::new(Code::InvalidData).detail("resource_path_index", 4))?;
     relate(&caller, &m, &name, &id, vec![rid], false).await
+}
+
+/// `POST /crm/v8/{module}/{id}/Notes`: notes created under the record, their
+/// `Parent_Id` implied by the path. Other related lists are not created here.
+pub async fn create_child(
+    Extension(caller): Extension<Caller>,
+    Extension(PathModule(m)): Extension<PathModule>,
+    Path((_, id, name)): Path<(String, String, String)>,
+    body: Bytes,
+) -> HttpResult<Response> {
+    if !name.eq_ignore_ascii_case("Notes") {
+        return Err(ApiError::new(Code::InvalidRequestMethod)
+            .detail("resource_path_index", 3)
+            .into());
+    }
+    let (notes, _) = resolve(&caller, &m, &name)?;
+    let id = parent_id(&id)?;
+    existing_parent(&caller, &m, id).await?;
+    let body = json_body(&body)?;
+    let data = data_array(&body, 100)?;
+    let now = caller.app.now();
+    let rows = data
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut note)| {
+            if let Some(o) = note.as_object_mut() {
+                o.insert(
+                    "Parent_Id".into(),
+                    json!({"id": id.to_string(), "module": {"api_name": m.api_name}}),
+                );
+            }
+            check_record(&notes, &note, i, Mode::Create, None, &caller.app.ids, now)
+        })
+        .collect();
+    super::records::write(&caller, &notes, rows, "record added", 201).await
 }
