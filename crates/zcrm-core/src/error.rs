@@ -109,6 +109,13 @@ impl ApiError {
         ApiError::new(Code::InvalidData).detail("param_name", param)
     }
 
+    /// An id in the URL that names nothing (Zoho points at its path segment).
+    pub fn invalid_id_at(index: u32) -> Self {
+        ApiError::new(Code::InvalidData)
+            .detail("resource_path_index", index)
+            .message("the id given seems to be invalid")
+    }
+
     pub fn invalid_module(index: u32) -> Self {
         ApiError::new(Code::InvalidModule).detail("resource_path_index", index)
     }

@@ -9,7 +9,7 @@ use crate::StoreError;
 use std::sync::Arc;
 use zcrm_core::meta::Module;
 use zcrm_core::value::SqlValue;
-use zcrm_core::{ApiError, Code};
+use zcrm_core::ApiError;
 
 #[derive(Debug, Clone)]
 pub struct AttachmentRow {
@@ -47,9 +47,7 @@ fn from_row(r: &[SqlValue]) -> Result<AttachmentRow, StoreError> {
 }
 
 fn bad_parent() -> ApiError {
-    ApiError::new(Code::InvalidData)
-        .detail("resource_path_index", 2)
-        .message("the id given seems to be invalid")
+    ApiError::invalid_id_at(2)
 }
 
 /// A new attachment's row (its content is already stored under `file_key`).
@@ -140,10 +138,8 @@ impl OrgStore {
                     n + 1,
                     n + 2
                 );
-                let mut rows = c.rows(&sql, &args)?.iter().map(|r| from_row(r)).collect::<Result<Vec<_>, _>>()?;
-                let more = rows.len() as u64 > limit;
-                rows.truncate(limit as usize);
-                Ok(Ok((rows, more)))
+                let rows = c.rows(&sql, &args)?.iter().map(|r| from_row(r)).collect::<Result<Vec<_>, _>>()?;
+                Ok(Ok(crate::db::page(rows, limit)))
             })
             .await
     }

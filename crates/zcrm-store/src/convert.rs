@@ -231,9 +231,7 @@ fn convert(
         &[req.lead_id.into()],
     )?;
     let Some(lead) = lead else {
-        return Ok(Err(ApiError::new(Code::InvalidData)
-            .detail("resource_path_index", 1)
-            .message("the id given seems to be invalid")));
+        return Ok(Err(ApiError::invalid_id_at(1)));
     };
     let lead = read_row(catalog, leads, &all, lead)?;
     let values: Vec<SqlValue> = lead.cells.iter().map(|c| c.value.clone()).collect();

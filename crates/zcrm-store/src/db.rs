@@ -101,6 +101,13 @@ impl Db {
     }
 }
 
+/// A page read with one row too many: the rows, and whether more follow.
+pub fn page<T>(mut rows: Vec<T>, limit: u64) -> (Vec<T>, bool) {
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    (rows, more)
+}
+
 /// Reads a column as i64 (or fails loudly: a schema mismatch is our bug).
 pub fn int(v: &SqlValue) -> Result<i64, StoreError> {
     match v {

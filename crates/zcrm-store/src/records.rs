@@ -577,14 +577,12 @@ impl OrgStore {
             (self.catalog.clone(), m.clone(), q.fields.clone(), q.limit);
         self.db
             .read(move |c| {
-                let mut rows = c
+                let rows = c
                     .rows(&sql, &args)?
                     .into_iter()
                     .map(|r| read_row(&catalog, &m, &fields, r))
                     .collect::<Result<Vec<_>, _>>()?;
-                let more = rows.len() as u64 > limit;
-                rows.truncate(limit as usize);
-                Ok((rows, more))
+                Ok(crate::db::page(rows, limit))
             })
             .await
     }
@@ -682,7 +680,7 @@ impl OrgStore {
         ];
         self.db
             .read(move |c| {
-                let mut rows = c
+                let rows = c
                     .rows(&sql, &args)?
                     .into_iter()
                     .map(|r| {
@@ -696,9 +694,7 @@ impl OrgStore {
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
-                let more = rows.len() as u64 > limit;
-                rows.truncate(limit as usize);
-                Ok((rows, more))
+                Ok(crate::db::page(rows, limit))
             })
             .await
     }
@@ -811,13 +807,11 @@ impl OrgStore {
         users: &[UserInfo],
     ) -> Result<(Vec<Vec<SqlValue>>, bool), StoreError> {
         let (sql, args) = compile(&self.prefix, self.db.dialect(), users, q);
-        let limit = q.limit as usize;
+        let limit = q.limit;
         self.db
             .read(move |c| {
-                let mut rows = c.rows(&sql, &args)?;
-                let more = rows.len() > limit;
-                rows.truncate(limit);
-                Ok((rows, more))
+                let rows = c.rows(&sql, &args)?;
+                Ok(crate::db::page(rows, limit))
             })
             .await
     }
@@ -1135,10 +1129,8 @@ impl OrgStore {
                     n + 1,
                     n + 2
                 );
-                let mut rows = c.rows(&sql, &args)?.iter().map(|r| bin_entry(r)).collect::<Result<Vec<_>, _>>()?;
-                let more = rows.len() as u64 > limit;
-                rows.truncate(limit as usize);
-                Ok((rows, more))
+                let rows = c.rows(&sql, &args)?.iter().map(|r| bin_entry(r)).collect::<Result<Vec<_>, _>>()?;
+                Ok(crate::db::page(rows, limit))
             })
             .await
     }

@@ -358,9 +358,7 @@ impl OrgStore {
         self.db
             .write(move |c| {
                 let Some((tag, module)) = by_id(c, &prefix, None, id)? else {
-                    return Ok(Err(ApiError::new(Code::InvalidData)
-                        .detail("resource_path_index", 3)
-                        .message("the id given seems to be invalid")));
+                    return Ok(Err(ApiError::invalid_id_at(3)));
                 };
                 let m = catalog_module(&module)
                     .ok_or_else(|| StoreError::Other(format!("tag of unknown module {module}")))?;

@@ -21,11 +21,7 @@ use zcrm_store::records::WriteCtx;
 pub const MAX_ATTACHMENT: usize = 20 * 1024 * 1024;
 
 fn id_of(raw: &str, index: u32) -> Result<i64, ApiError> {
-    parse_id_str(raw).ok_or_else(|| {
-        ApiError::new(Code::InvalidData)
-            .detail("resource_path_index", index)
-            .message("the id given seems to be invalid")
-    })
+    parse_id_str(raw).ok_or_else(|| ApiError::invalid_id_at(index))
 }
 
 fn user(caller: &Caller, id: i64) -> Value {

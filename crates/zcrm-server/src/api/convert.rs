@@ -44,11 +44,7 @@ pub async fn convert(
             .detail("resource_path_index", 0)
             .into());
     }
-    let lead_id = zcrm_core::ids::parse_id_str(&id).ok_or_else(|| {
-        ApiError::new(Code::InvalidData)
-            .detail("resource_path_index", 1)
-            .message("the id given seems to be invalid")
-    })?;
+    let lead_id = zcrm_core::ids::parse_id_str(&id).ok_or_else(|| ApiError::invalid_id_at(1))?;
     // An empty body converts with the defaults.
     let item: Map<String, Value> = if body.iter().all(|b| b.is_ascii_whitespace()) {
         Map::new()

@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Value};
 use zcrm_core::meta::{stable_id, Catalog, DataType, Module};
-use zcrm_core::{ApiError, Code};
+use zcrm_core::ApiError;
 
 const STAMP: &str = "2026-01-01T00:00:00+00:00";
 
@@ -93,10 +93,7 @@ pub async fn field(
             200,
             &json!({"fields": [f.to_zoho_json(&m, catalog)]}),
         )),
-        None => Err(ApiError::new(Code::InvalidData)
-            .detail("resource_path_index", 3)
-            .message("the id given seems to be invalid")
-            .into()),
+        None => Err(ApiError::invalid_id_at(3).into()),
     }
 }
 

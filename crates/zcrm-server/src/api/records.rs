@@ -410,11 +410,7 @@ fn not_modified() -> Response {
 }
 
 fn parse_path_id(raw: &str) -> Result<i64, ApiError> {
-    zcrm_core::ids::parse_id_str(raw).ok_or_else(|| {
-        ApiError::new(Code::InvalidData)
-            .detail("resource_path_index", 2)
-            .message("the id given seems to be invalid")
-    })
+    zcrm_core::ids::parse_id_str(raw).ok_or_else(|| ApiError::invalid_id_at(2))
 }
 
 pub async fn get_one(
@@ -630,10 +626,7 @@ pub async fn clone_record(
     let id = parse_path_id(&id)?;
     let all: Vec<usize> = (0..m.fields.len()).collect();
     let Some(row) = caller.org.store.get(&m, id, &all).await? else {
-        return Err(ApiError::new(Code::InvalidData)
-            .detail("resource_path_index", 2)
-            .message("the id given seems to be invalid")
-            .into());
+        return Err(ApiError::invalid_id_at(2).into());
     };
     let now = caller.app.now();
     let overrides = if body.iter().all(|b| b.is_ascii_whitespace()) {

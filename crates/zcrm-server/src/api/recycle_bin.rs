@@ -58,11 +58,7 @@ pub async fn list(
 }
 
 fn id_of(raw: &str) -> Result<i64, ApiError> {
-    parse_id_str(raw).ok_or_else(|| {
-        ApiError::new(Code::InvalidData)
-            .detail("resource_path_index", 3)
-            .message("the id given seems to be invalid")
-    })
+    parse_id_str(raw).ok_or_else(|| ApiError::invalid_id_at(3))
 }
 
 pub async fn get_one(

@@ -49,20 +49,14 @@ fn resolve(caller: &Caller, parent: &Module, name: &str) -> Result<(Arc<Module>,
 }
 
 fn parent_id(raw: &str) -> Result<i64, ApiError> {
-    parse_id_str(raw).ok_or_else(|| {
-        ApiError::new(Code::InvalidData)
-            .detail("resource_path_index", 2)
-            .message("the id given seems to be invalid")
-    })
+    parse_id_str(raw).ok_or_else(|| ApiError::invalid_id_at(2))
 }
 
 /// The parent must exist: Zoho answers for a missing one as for a bad id.
 async fn existing_parent(caller: &Caller, m: &Arc<Module>, id: i64) -> Result<(), ApiError> {
     match caller.org.store.get(m, id, &[]).await? {
         Some(_) => Ok(()),
-        None => Err(ApiError::new(Code::InvalidData)
-            .detail("resource_path_index", 2)
-            .message("the id given seems to be invalid")),
+        None => Err(ApiError::invalid_id_at(2)),
     }
 }
 

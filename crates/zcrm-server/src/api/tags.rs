@@ -260,10 +260,7 @@ pub async fn records_count(
         .ok_or_else(|| ApiError::new(Code::InvalidData).detail("resource_path_index", 3))?;
     match caller.org.store.tag_records_count(m, id).await? {
         Some(n) => Ok(json_response(200, &json!({"count": n.to_string()}))),
-        None => Err(ApiError::new(Code::InvalidData)
-            .detail("resource_path_index", 3)
-            .message("the id given seems to be invalid")
-            .into()),
+        None => Err(ApiError::invalid_id_at(3).into()),
     }
 }
 
@@ -349,11 +346,7 @@ fn record_ids(body: &Map<String, Value>, q: &Params) -> Result<Vec<i64>, ApiErro
 }
 
 fn record_id(raw: &str) -> Result<i64, ApiError> {
-    parse_id_str(raw).ok_or_else(|| {
-        ApiError::new(Code::InvalidData)
-            .detail("resource_path_index", 2)
-            .message("the id given seems to be invalid")
-    })
+    parse_id_str(raw).ok_or_else(|| ApiError::invalid_id_at(2))
 }
 
 pub async fn add_one(
