@@ -4,6 +4,7 @@
 //! with exponential backoff and jitter on the injected clock, then the event
 //! is marked dead and kept.
 
+use crate::api::records::render_row;
 use crate::state::{App, OrgCtx};
 use rand::Rng;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -15,7 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
-use zcrm_store::outbox::Due;
+use zcrm_store::outbox::{Due, Values};
+use zcrm_store::records::{Cell, Row};
 
 /// Attempts per event: the first and 5 retries.
 pub const MAX_ATTEMPTS: i64 = 6;
@@ -136,8 +138,12 @@ impl Resolve for GuardedResolver {
     }
 }
 
-/// The callback body, as Zoho sends it (D8 notifications/overview).
-pub fn payload(app: &App, e: &Due) -> Value {
+/// The callback body, as Zoho sends it (D8 notifications/overview). With
+/// `return_affected_field_values`, `affected_values` carries each updated
+/// record's changed fields as they were committed, rendered as a record GET
+/// renders them (Zoho names the key but documents no sample; see
+/// docs/compatibility.md).
+pub fn payload(app: &App, org: &OrgCtx, e: &Due) -> Value {
     let query: Map<String, Value> = reqwest::Url::parse(&e.notify_url)
         .map(|u| {
             u.query_pairs()
@@ -145,7 +151,7 @@ pub fn payload(app: &App, e: &Due) -> Value {
                 .collect()
         })
         .unwrap_or_default();
-    json!({
+    let mut body = json!({
         "server_time": e.server_time,
         "query_params": query,
         "module": e.module,
@@ -155,7 +161,41 @@ pub fn payload(app: &App, e: &Due) -> Value {
         "operation": e.operation,
         "channel_id": e.channel_id,
         "token": e.token,
-    })
+    });
+    if let Some(values) = &e.values {
+        body["affected_values"] = affected_values(org, &e.module, &e.ids, values);
+    }
+    body
+}
+
+fn affected_values(org: &OrgCtx, module: &str, ids: &Value, values: &Values) -> Value {
+    let Some(m) = org.store.catalog().module(module) else {
+        return json!([]);
+    };
+    let out: Vec<Value> = ids
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|id| {
+            let id = id.as_str()?;
+            let stored = values.get(id)?;
+            let (fields, cells): (Vec<usize>, Vec<Cell>) = stored
+                .iter()
+                .filter_map(|(name, cell)| Some((m.field_index(name)?, cell.clone())))
+                .unzip();
+            let row = Row {
+                id: id.parse().ok()?,
+                cells,
+            };
+            let mut rec: Value =
+                serde_json::from_str(&render_row(org, m, &fields, &row, false)).ok()?;
+            if let Some(o) = rec.as_object_mut() {
+                o.remove("id");
+            }
+            Some(json!({"record_id": id, "values": rec}))
+        })
+        .collect();
+    Value::Array(out)
 }
 
 /// One attempt as `GET /__zcrm/deliveries` and `zcrm admin deliveries` show it.
@@ -316,7 +356,7 @@ impl Dispatcher {
             return;
         };
         let attempt = e.attempts + 1;
-        let body = payload(&self.app, &e).to_string();
+        let body = payload(&self.app, org, &e).to_string();
         let signature = hex::encode(hmac_sha256(
             e.token.as_deref().unwrap_or("").as_bytes(),
             body.as_bytes(),

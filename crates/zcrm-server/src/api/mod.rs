@@ -11,7 +11,7 @@ mod metadata;
 mod notifications;
 mod oauth;
 mod params;
-mod records;
+pub(crate) mod records;
 mod recycle_bin;
 mod related;
 mod search;
