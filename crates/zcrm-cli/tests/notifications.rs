@@ -460,6 +460,32 @@ async fn retries_on_the_injected_clock_then_dead() {
         .admin_cmd(&["deliveries", "--event-id", &hits[2].event_id])
         .unwrap();
     assert_eq!(out.lines().count(), 6, "{out}");
+
+    // The log forgets delivered events after 3 days, dead ones after 30.
+    srv.advance_clock(3 * 86_400 + 3_600).await;
+    let left = wait_log(&srv, 6).await;
+    assert!(left
+        .iter()
+        .all(|a| a["event_id"] == hits[2].event_id.as_str()));
+    srv.advance_clock(30 * 86_400).await;
+    wait_log(&srv, 0).await;
+}
+
+/// The delivery log once it has shrunk to `n` attempts (or panics after 10 s).
+async fn wait_log(srv: &TestServer, n: usize) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let d = deliveries(srv).await;
+        if d.len() == n {
+            return d;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "log still holds {}: {d:?}",
+            d.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

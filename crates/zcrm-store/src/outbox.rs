@@ -625,6 +625,37 @@ impl OrgStore {
             .await
     }
 
+    /// Deletes up to `limit` finished events with their attempts: delivered
+    /// ones finished before `delivered_before`, dead ones before `dead_before`.
+    /// Returns how many events went.
+    pub async fn prune_events(
+        &self,
+        delivered_before: i64,
+        dead_before: i64,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        let p = self.prefix.clone();
+        self.db
+            .write(move |c| {
+                // `next_at` of a finished event is the time of its last attempt.
+                let old = format!(
+                    "SELECT id FROM {p}outbox
+                     WHERE (status = 'delivered' AND next_at < ?1) OR (status = 'dead' AND next_at < ?2)
+                     LIMIT ?3"
+                );
+                let args = [delivered_before.into(), dead_before.into(), limit.into()];
+                let ids: Vec<SqlValue> = c.rows(&old, &args)?.into_iter().map(|mut r| r.remove(0)).collect();
+                if ids.is_empty() {
+                    return Ok(0);
+                }
+                let marks: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
+                let marks = marks.join(", ");
+                c.exec(&format!("DELETE FROM {p}deliveries WHERE event_id IN ({marks})"), &ids)?;
+                c.exec(&format!("DELETE FROM {p}outbox WHERE id IN ({marks})"), &ids)
+            })
+            .await
+    }
+
     /// Events not yet delivered nor dead.
     pub async fn pending_events(&self) -> Result<i64, StoreError> {
         let p = self.prefix.clone();
