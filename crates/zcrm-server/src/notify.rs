@@ -14,9 +14,9 @@ use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
-use zcrm_store::outbox::{Due, Values};
+use zcrm_store::outbox::{Due, Finished, Values};
 use zcrm_store::records::{Cell, Row};
 
 /// Attempts per event: the first and 5 retries.
@@ -33,6 +33,7 @@ const MAX_IN_FLIGHT: usize = 256;
 const MAX_PER_HOST: usize = 8;
 const CLAIM_BATCH: i64 = 200;
 const IDLE_POLL: Duration = Duration::from_millis(50);
+const COALESCE: Duration = Duration::from_millis(5);
 /// How long finished events and their attempts stay in the delivery log:
 /// delivered ones 3 days, dead ones (which an operator may need to replay
 /// by hand) 30 days. Checked every 10 minutes of the (injected) clock.
@@ -245,6 +246,38 @@ struct Dispatcher {
     inflight: Mutex<HashSet<(i64, i64)>>,
     /// Marks this process's claims (random: nodes need not be numbered).
     node: i64,
+    /// Finished attempts, to the recorder.
+    done: mpsc::UnboundedSender<(Arc<OrgCtx>, Finished)>,
+}
+
+/// Most attempts recorded in one transaction.
+const RECORD_BATCH: usize = 500;
+
+/// Writes finished attempts as they come, batching what has queued up: one
+/// write transaction per batch and org instead of one per delivery.
+async fn recorder(mut rx: mpsc::UnboundedReceiver<(Arc<OrgCtx>, Finished)>) {
+    while let Some(first) = rx.recv().await {
+        let mut by_org: HashMap<i64, (Arc<OrgCtx>, Vec<Finished>)> = HashMap::new();
+        let mut add = |(org, f): (Arc<OrgCtx>, Finished)| {
+            by_org
+                .entry(org.org.id)
+                .or_insert_with(|| (org, Vec::new()))
+                .1
+                .push(f)
+        };
+        add(first);
+        for _ in 1..RECORD_BATCH {
+            match rx.try_recv() {
+                Ok(x) => add(x),
+                Err(_) => break,
+            }
+        }
+        for (_, (org, done)) in by_org {
+            if let Err(err) = org.store.finish_attempts(done).await {
+                tracing::warn!("notifications: recording attempts: {err}");
+            }
+        }
+    }
 }
 
 /// Removes an event from the in-flight set when its task ends, however it ends.
@@ -277,7 +310,10 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             return;
         }
     };
+    let (done, done_rx) = mpsc::unbounded_channel();
+    let recording = tokio::spawn(recorder(done_rx));
     let d = Arc::new(Dispatcher {
+        done,
         app,
         client,
         global: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
@@ -328,13 +364,22 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         if !busy {
             tokio::select! {
                 _ = tokio::time::sleep(IDLE_POLL) => {}
-                _ = d.app.outbox_wake.notified() => {}
+                // A write queued events: let its neighbours commit too, so one
+                // claim takes many (under steady writes, a claim per write
+                // would cost the writer as much as the writes).
+                _ = d.app.outbox_wake.notified() => tokio::time::sleep(COALESCE).await,
                 _ = stop.changed() => {}
             }
         }
     }
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
+    // Every sender is gone with the tasks and `d`: the recorder writes what
+    // is queued, then ends.
+    let (app, node) = (d.app.clone(), d.node);
+    drop(d);
+    let _ = recording.await;
+    let d = Idle { app, node };
     // Shutting down cleanly: what was claimed but not sent is free at once for
     // the next start or another node, instead of after its lease.
     for org in d.app.open_orgs() {
@@ -363,6 +408,12 @@ async fn prune(org: &OrgCtx, now: i64) {
     }
 }
 
+/// What shutting down needs once the dispatcher is gone.
+struct Idle {
+    app: Arc<App>,
+    node: i64,
+}
+
 impl Dispatcher {
     fn host_limit(&self, url: &str) -> Arc<Semaphore> {
         let host = reqwest::Url::parse(url)
@@ -382,7 +433,7 @@ impl Dispatcher {
             .clone()
     }
 
-    async fn deliver(&self, org: &OrgCtx, e: Due) {
+    async fn deliver(&self, org: &Arc<OrgCtx>, e: Due) {
         let Ok(_host) = self.host_limit(&e.notify_url).acquire_owned().await else {
             return;
         };
@@ -432,13 +483,18 @@ impl Dispatcher {
             Some(_) if attempt < MAX_ATTEMPTS => Some(now + backoff_ms(attempt)),
             _ => None,
         };
-        if let Err(err) = org
-            .store
-            .finish_attempt(e.id, attempt, now, status, latency, error, retry_at)
-            .await
-        {
-            tracing::warn!("notifications: recording attempt of event {}: {err}", e.id);
-        }
+        let done = Finished {
+            event_id: e.id,
+            attempt,
+            at: now,
+            status_code: status,
+            latency_ms: latency,
+            error,
+            retry_at,
+        };
+        // Recorded by the recorder task, many attempts per transaction. The
+        // event's lease keeps it from being claimed again meanwhile.
+        let _ = self.done.send((org.clone(), done));
     }
 }
 

@@ -79,6 +79,18 @@ pub struct Due {
     pub values: Option<Values>,
 }
 
+/// One finished attempt, to record.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub event_id: i64,
+    pub attempt: i64,
+    pub at: i64,
+    pub status_code: Option<u16>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    pub retry_at: Option<i64>,
+}
+
 /// One delivery attempt, as the operator sees it.
 #[derive(Debug, Clone)]
 pub struct Attempt {
@@ -482,13 +494,22 @@ impl OrgStore {
                     ),
                     &[now.into(), limit.into()],
                 )?;
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut args: Vec<SqlValue> = vec![(now + LEASE_MS).into(), node.into()];
+                args.extend(rows.iter().map(|r| r[0].clone()));
+                let marks: Vec<String> = (3..args.len() + 1).map(|i| format!("?{i}")).collect();
+                c.exec(
+                    &format!(
+                        "UPDATE {p}outbox SET lease_until = ?1, claimed_by = ?2 WHERE id IN ({})",
+                        marks.join(", ")
+                    ),
+                    &args,
+                )?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
                     let id = int(&r[0])?;
-                    c.exec(
-                        &format!("UPDATE {p}outbox SET lease_until = ?1, claimed_by = ?3 WHERE id = ?2"),
-                        &[(now + LEASE_MS).into(), id.into(), node.into()],
-                    )?;
                     let json = |v: &SqlValue| -> Value {
                         opt_text(v)
                             .and_then(|s| serde_json::from_str(&s).ok())
@@ -513,56 +534,49 @@ impl OrgStore {
             .await
     }
 
-    /// Records one attempt and moves the event on: delivered, retried at
-    /// `retry_at`, or dead (`retry_at` = `None` after a failure).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn finish_attempt(
-        &self,
-        event_id: i64,
-        attempt: i64,
-        at: i64,
-        status_code: Option<u16>,
-        latency_ms: i64,
-        error: Option<String>,
-        retry_at: Option<i64>,
-    ) -> Result<(), StoreError> {
+    /// Records attempts and moves their events on, in one transaction: each
+    /// is delivered, retried at `retry_at`, or dead (`retry_at` = `None` after
+    /// a failure).
+    pub async fn finish_attempts(&self, done: Vec<Finished>) -> Result<(), StoreError> {
         let p = self.prefix.clone();
         self.db
             .write(move |c| {
-                let ok = error.is_none();
-                let (status, outcome) = match (ok, retry_at) {
-                    (true, _) => ("delivered", "delivered"),
-                    (false, Some(_)) => ("pending", "retry"),
-                    (false, None) => ("dead", "dead"),
-                };
-                c.exec(
-                    &format!(
-                        "INSERT INTO {p}deliveries (event_id, attempt, at, status_code, latency_ms, error, outcome)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (event_id, attempt) DO NOTHING"
-                    ),
-                    &[
-                        event_id.into(),
-                        attempt.into(),
-                        at.into(),
-                        status_code.map(|s| s as i64).into(),
-                        latency_ms.into(),
-                        error.clone().into(),
-                        outcome.into(),
-                    ],
-                )?;
-                c.exec(
-                    &format!(
-                        "UPDATE {p}outbox SET status = ?1, attempts = ?2, next_at = ?3, lease_until = NULL,
-                           last_error = ?4 WHERE id = ?5 AND status = 'pending'"
-                    ),
-                    &[
-                        status.into(),
-                        attempt.into(),
-                        retry_at.unwrap_or(at).into(),
-                        error.into(),
-                        event_id.into(),
-                    ],
-                )?;
+                for f in done {
+                    let ok = f.error.is_none();
+                    let (status, outcome) = match (ok, f.retry_at) {
+                        (true, _) => ("delivered", "delivered"),
+                        (false, Some(_)) => ("pending", "retry"),
+                        (false, None) => ("dead", "dead"),
+                    };
+                    c.exec(
+                        &format!(
+                            "INSERT INTO {p}deliveries (event_id, attempt, at, status_code, latency_ms, error, outcome)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (event_id, attempt) DO NOTHING"
+                        ),
+                        &[
+                            f.event_id.into(),
+                            f.attempt.into(),
+                            f.at.into(),
+                            f.status_code.map(|s| s as i64).into(),
+                            f.latency_ms.into(),
+                            f.error.clone().into(),
+                            outcome.into(),
+                        ],
+                    )?;
+                    c.exec(
+                        &format!(
+                            "UPDATE {p}outbox SET status = ?1, attempts = ?2, next_at = ?3, lease_until = NULL,
+                               last_error = ?4 WHERE id = ?5 AND status = 'pending'"
+                        ),
+                        &[
+                            status.into(),
+                            f.attempt.into(),
+                            f.retry_at.unwrap_or(f.at).into(),
+                            f.error.into(),
+                            f.event_id.into(),
+                        ],
+                    )?;
+                }
                 Ok(())
             })
             .await
