@@ -12,7 +12,6 @@ from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
 from sdkutil import assert_id, get_record
 
-pytestmark = pytest.mark.xfail(strict=True, reason="waits on issue 6")
 
 
 def test_composite_create_then_get(sdk, uniq):

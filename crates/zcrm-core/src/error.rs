@@ -58,6 +58,11 @@ codes! {
     CriteriaLimitExceeded => ("CRITERIA_LIMIT_EXCEEDED", 400, "no of criterium that can be given exceed the limit 15"),
     InvalidAlias => ("INVALID_ALIAS", 400, "invalid alias"),
     DuplicateAlias => ("DUPLICATE_ALIAS", 400, "duplicate alias"),
+    InvalidReference => ("INVALID_REFERENCE", 400, "the reference given is invalid"),
+    LoopingFound => ("LOOPING_FOUND", 400, "sub-requests reference each other in a loop"),
+    RequestTimeout => ("REQUEST_TIMEOUT", 400, "the sub-request took too long"),
+    RollbackPerformed => ("ROLLBACK_PERFORMED", 400, "rolled back because another sub-request failed"),
+    ProcessingStopped => ("PROCESSING_STOPPED", 400, "not run because an earlier sub-request failed"),
     InternalError => ("INTERNAL_ERROR", 500, "Internal Server Error"),
 }
 

@@ -14,6 +14,7 @@ pub mod query;
 pub mod records;
 pub mod schema;
 pub mod seed;
+pub mod session;
 pub mod sqlite;
 pub mod tags;
 

@@ -2,6 +2,8 @@
 
 mod apis;
 mod attachments;
+mod composite;
+mod composite_ref;
 mod consent;
 mod convert;
 mod coql;
@@ -78,6 +80,7 @@ pub fn router(app: Arc<App>) -> Router {
                 .delete(records::delete_many),
         )
         .route("/crm/v8/coql", post(coql::query))
+        .route("/crm/v8/__composite_requests", post(composite::composite))
         .route("/crm/v8/:module/deleted", get(records::deleted))
         .route("/crm/v8/:module/upsert", post(records::upsert))
         .route(
