@@ -5,7 +5,6 @@ with the access token the SDK manages (OAuthToken.get_token() refreshes it when 
 Authorization header the SDK uses. The sub-responses are then read back through the SDK.
 """
 
-import pytest
 import requests
 
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
