@@ -66,6 +66,7 @@ codes! {
     FailureInAttachmentHandling => ("failure_in_attachment_handling", 400, "Problem in uploading attachment. kindly upload the file properly"),
     InvalidRequest => ("INVALID_REQUEST", 400, "unable to process your request. please verify whether you have entered proper method name, parameter and parameter values."),
     FileSizeMoreThanAllowedSize => ("FILE_SIZE_MORE_THAN_ALLOWED_SIZE", 415, "Please check if the size of the file is in the correct range"),
+    DownloadNotAllowed => ("DOWNLOAD_NOT_ALLOWED", 400, "As it is a linked attachment, you can not download it"),
     InternalError => ("INTERNAL_ERROR", 500, "Internal Server Error"),
 }
 
