@@ -106,6 +106,18 @@ async fn criteria_select_the_records_a_job_updates() {
     .await;
     let st = finished(&srv, &t, "Leads", &job).await;
     assert_eq!(st["Updated_Count"], 2, "{st}");
+    // The SDK's form: `field`, and groups with an operator.
+    let job = schedule(
+        &srv,
+        &t,
+        json!({"data": [{"Description": "grouped"}],
+               "criteria": [{"group_operator": "or", "group": [
+                   {"field": "Last_Name", "comparator": "equal", "value": "L05"},
+                   {"field": {"api_name": "Last_Name"}, "comparator": "in", "value": ["L07", "L08"]}]}]}),
+    )
+    .await;
+    let st = finished(&srv, &t, "Leads", &job).await;
+    assert_eq!(st["Updated_Count"], 3, "{st}");
     let now = statuses(&srv, &t).await;
     assert_eq!(now[0].1, "Not Contacted");
     assert_eq!(now[1].1, "Not Contacted");
