@@ -138,10 +138,10 @@ async fn rollback_on_fail_undoes_every_sub_request() {
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
     let it = items(&r);
-    for i in 0..3 {
-        assert_eq!(it[i]["code"], "ROLLBACK_PERFORMED", "{}", it[i]);
-        assert_eq!(it[i]["status"], "error");
-        assert_eq!(it[i]["details"]["rollbacked_by_sub_request_index"], 3);
+    for item in &it[..3] {
+        assert_eq!(item["code"], "ROLLBACK_PERFORMED", "{item}");
+        assert_eq!(item["status"], "error");
+        assert_eq!(item["details"]["rollbacked_by_sub_request_index"], 3);
     }
     let failed = response(&it[3]);
     assert_eq!(failed["status_code"], 400);

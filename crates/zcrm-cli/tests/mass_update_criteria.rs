@@ -78,7 +78,7 @@ async fn criteria_select_the_records_a_job_updates() {
     let now = statuses(&srv, &t).await;
     for (name, status) in &now {
         let n: usize = name[1..].parse().unwrap();
-        let want = if n % 3 == 0 && n > 0 {
+        let want = if n.is_multiple_of(3) && n > 0 {
             json!("Contacted")
         } else {
             Value::Null
