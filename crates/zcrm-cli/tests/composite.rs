@@ -398,6 +398,24 @@ async fn malformed_calls_get_zoho_errors() {
             "json_path",
         ),
         (
+            json!({"method": "POST", "uri": "/crm/v8/Leads/actions/mass_update", "body": {}}),
+            "NOT_SUPPORTED",
+            "uri",
+            "json_path",
+        ),
+        (
+            get("/crm/v8/files?id=abc"),
+            "NOT_SUPPORTED",
+            "uri",
+            "json_path",
+        ),
+        (
+            get("/crm/v8/Leads/1/Attachments/2"),
+            "NOT_SUPPORTED",
+            "uri",
+            "json_path",
+        ),
+        (
             json!({"method": "POST", "uri": "/crm/v8/Leads", "body": [1]}),
             "INVALID_DATA",
             "body",

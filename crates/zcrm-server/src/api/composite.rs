@@ -124,6 +124,22 @@ fn uri_matches(uri: &str) -> bool {
     })
 }
 
+/// APIs outside Zoho's list for composite requests (composite page, "Allowed
+/// APIs"): composite itself, scheduled mass updates, and binary transfers
+/// (files, attachment downloads), whose bodies a JSON response cannot carry.
+fn allowed_in_composite(path: &str) -> bool {
+    let segs: Vec<&str> = path.split('/').collect();
+    // ["", "crm", "v8", …]
+    let rest = segs.get(3..).unwrap_or(&[]);
+    !matches!(
+        rest,
+        ["__composite_requests"]
+            | ["files"]
+            | [_, "actions", "mass_update"]
+            | [_, _, "Attachments", _]
+    )
+}
+
 /// The version a sub-request's uri names (`/crm/v8/…` → 8).
 fn uri_version(uri: &str) -> Option<u32> {
     let seg = uri.strip_prefix("/crm/")?.split('/').next()?;
@@ -205,8 +221,8 @@ fn parse_sub(i: usize, v: &Value) -> Result<Sub, ApiError> {
                 .detail("composite_request_version", VERSION))
         }
     }
-    let path = uri.split('?').next().unwrap_or("");
-    if path.trim_end_matches('/') == "/crm/v8/__composite_requests" {
+    let path = uri.split('?').next().unwrap_or("").trim_end_matches('/');
+    if !allowed_in_composite(path) {
         return Err(err_at(Code::NotSupported, i, "uri"));
     }
     let id = match o.get("sub_request_id") {
