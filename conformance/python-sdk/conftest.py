@@ -59,6 +59,7 @@ FULL_SCOPES = [
     "ZohoCRM.mass_update.READ",
     "ZohoCRM.composite_requests.CUSTOM",
     "ZohoFiles.files.ALL",
+    "ZohoCRM.files.ALL",
     "ZohoSearch.securesearch.READ",
 ]
 

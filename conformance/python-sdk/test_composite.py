@@ -5,14 +5,12 @@ with the access token the SDK manages (OAuthToken.get_token() refreshes it when 
 Authorization header the SDK uses. The sub-responses are then read back through the SDK.
 """
 
-import pytest
 import requests
 
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
 from sdkutil import assert_id, get_record
 
-pytestmark = pytest.mark.xfail(strict=True, reason="waits on issue 6")
 
 
 def test_composite_create_then_get(sdk, uniq):

@@ -58,6 +58,15 @@ codes! {
     CriteriaLimitExceeded => ("CRITERIA_LIMIT_EXCEEDED", 400, "no of criterium that can be given exceed the limit 15"),
     InvalidAlias => ("INVALID_ALIAS", 400, "invalid alias"),
     DuplicateAlias => ("DUPLICATE_ALIAS", 400, "duplicate alias"),
+    InvalidReference => ("INVALID_REFERENCE", 400, "the reference given is invalid"),
+    LoopingFound => ("LOOPING_FOUND", 400, "sub-requests reference each other in a loop"),
+    RequestTimeout => ("REQUEST_TIMEOUT", 400, "the sub-request took too long"),
+    RollbackPerformed => ("ROLLBACK_PERFORMED", 400, "rolled back because another sub-request failed"),
+    ProcessingStopped => ("PROCESSING_STOPPED", 400, "not run because an earlier sub-request failed"),
+    FailureInAttachmentHandling => ("failure_in_attachment_handling", 400, "Problem in uploading attachment. kindly upload the file properly"),
+    InvalidRequest => ("INVALID_REQUEST", 400, "unable to process your request. please verify whether you have entered proper method name, parameter and parameter values."),
+    FileSizeMoreThanAllowedSize => ("FILE_SIZE_MORE_THAN_ALLOWED_SIZE", 415, "Please check if the size of the file is in the correct range"),
+    DownloadNotAllowed => ("DOWNLOAD_NOT_ALLOWED", 400, "As it is a linked attachment, you can not download it"),
     InternalError => ("INTERNAL_ERROR", 500, "Internal Server Error"),
 }
 

@@ -92,6 +92,9 @@ ops! {
     "GET" "/crm/v8/:module/search" => ModuleOr(Op::Read, "ZohoSearch.securesearch.READ"), 1..1;
     "GET" "/crm/v8/:module/actions/count" => Module(Op::Read), 1..1;
     "POST" "/crm/v8/coql" => Scope("ZohoCRM.coql.READ"), 1..3;
+    "POST" "/crm/v8/files" => Scope("ZohoCRM.files.CREATE"), 1..1;
+    "GET" "/crm/v8/files" => Scope("ZohoCRM.files.READ"), 1..1;
+    "POST" "/crm/v8/__composite_requests" => Scope("ZohoCRM.composite_requests.CUSTOM"), 1..2;
     "GET" "/crm/v8/:module/:id" => Module(Op::Read), 1..1;
     "PUT" "/crm/v8/:module/:id" => Module(Op::Update), 1..1;
     "DELETE" "/crm/v8/:module/:id" => Module(Op::Delete), 1..1;

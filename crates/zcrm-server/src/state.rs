@@ -15,7 +15,7 @@ use zcrm_store::records::OrgStore;
 use zcrm_store::Backend;
 
 /// Scopes of the Self Client created on first start: everything zcrm serves.
-pub const BOOTSTRAP_SCOPES: &str = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.ALL,ZohoCRM.org.ALL,ZohoCRM.coql.READ,ZohoCRM.bulk.ALL,ZohoCRM.notifications.ALL,ZohoCRM.mass_update.ALL,ZohoCRM.composite_requests.CUSTOM,ZohoCRM.apis.READ,ZohoFiles.files.ALL,ZohoSearch.securesearch.READ";
+pub const BOOTSTRAP_SCOPES: &str = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.ALL,ZohoCRM.org.ALL,ZohoCRM.coql.READ,ZohoCRM.bulk.ALL,ZohoCRM.notifications.ALL,ZohoCRM.mass_update.ALL,ZohoCRM.composite_requests.CUSTOM,ZohoCRM.apis.READ,ZohoCRM.files.ALL,ZohoFiles.files.ALL,ZohoSearch.securesearch.READ";
 /// Grant codes live 10 minutes.
 pub const CODE_TTL_MS: i64 = 600_000;
 

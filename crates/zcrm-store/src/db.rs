@@ -68,12 +68,16 @@ impl Db {
     }
 
     /// Runs `f` in a write transaction; resolves once committed. An `Err` from
-    /// `f` rolls back only `f`'s own changes.
+    /// `f` rolls back only `f`'s own changes. Inside a [`crate::session::Session`]
+    /// on this database it runs in the session's transaction instead.
     pub async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&mut dyn Conn) -> Result<R, StoreError> + Send + 'static,
     {
+        if let Some(tx) = crate::session::current(self) {
+            return tx.run(f).await;
+        }
         match self {
             Db::Sqlite(db) => db.write(f).await,
             Db::Postgres(db) => db.write(f).await,
@@ -87,6 +91,10 @@ impl Db {
         R: Send + 'static,
         F: FnOnce(&mut dyn Conn) -> Result<R, StoreError> + Send + 'static,
     {
+        // Inside a session a read must see the session's own uncommitted writes.
+        if let Some(tx) = crate::session::current(self) {
+            return tx.run(f).await;
+        }
         match self {
             Db::Sqlite(db) => db.read(f),
             Db::Postgres(db) => db.read(f).await,

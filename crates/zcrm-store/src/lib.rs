@@ -6,6 +6,7 @@ pub mod control;
 pub mod convert;
 pub mod db;
 pub mod files;
+pub mod links;
 pub mod mass_update;
 pub mod outbox;
 pub mod password;
@@ -14,6 +15,7 @@ pub mod query;
 pub mod records;
 pub mod schema;
 pub mod seed;
+pub mod session;
 pub mod sqlite;
 pub mod tags;
 

@@ -29,6 +29,42 @@ pub struct MassSpec {
     /// Only records owned by this user (a "My …" view).
     pub owner: Option<i64>,
     pub user: i64,
+    /// Only records matching this search criteria (already validated; parsed
+    /// again for each chunk, so a record is judged as it is when reached).
+    #[serde(default)]
+    pub criteria: Option<String>,
+}
+
+/// `(extra WHERE text, its arguments)` selecting the job's records beyond the
+/// id cursor: owner and criteria; placeholders numbered from `?{base}`.
+fn selection(
+    prefix: &str,
+    d: crate::db::Dialect,
+    catalog: &Catalog,
+    m: &Arc<zcrm_core::meta::Module>,
+    spec: &MassSpec,
+    base: usize,
+) -> Result<(String, String, Vec<SqlValue>), StoreError> {
+    let mut wheres = Vec::new();
+    let mut args = Vec::new();
+    if let Some(o) = spec.owner {
+        wheres.push(format!("t.{} = ?{}", col("Owner"), base + args.len()));
+        args.push(SqlValue::Int(o));
+    }
+    let mut joins = String::new();
+    if let Some(cr) = &spec.criteria {
+        let f = zcrm_core::query::criteria::parse(catalog, m, cr)
+            .map_err(|e| StoreError::Other(format!("mass update criteria: {e}")))?;
+        let mut c = crate::query::Compiler::new(prefix, d, &[], base + args.len() - 1);
+        wheres.push(c.filter(&f));
+        joins = c.joins();
+        args.extend(c.args);
+    }
+    let w = wheres
+        .iter()
+        .map(|w| format!(" AND ({w})"))
+        .collect::<String>();
+    Ok((joins, w, args))
 }
 
 #[derive(Debug, Clone)]
@@ -61,10 +97,13 @@ impl OrgStore {
         self.db
             .write(move |c| {
                 let m = catalog.module(&module).ok_or_else(|| StoreError::Other(format!("no module {module}")))?;
-                let total = match (&spec.ids, spec.owner) {
-                    (Some(ids), _) => ids.len() as i64,
-                    (None, Some(o)) => int(&c.row(&format!("SELECT COUNT(*) FROM {} WHERE {} = ?1", table(&prefix, m), col("Owner")), &[o.into()])?.map(|r| r[0].clone()).unwrap_or(SqlValue::Int(0)))?,
-                    (None, None) => int(&c.row(&format!("SELECT COUNT(*) FROM {}", table(&prefix, m)), &[])?.map(|r| r[0].clone()).unwrap_or(SqlValue::Int(0)))?,
+                let total = match &spec.ids {
+                    Some(ids) => ids.len() as i64,
+                    None => {
+                        let (joins, w, args) = selection(&prefix, c.dialect(), &catalog, m, &spec, 1)?;
+                        let sql = format!("SELECT COUNT(*) FROM {} t {joins} WHERE 1 = 1{w}", table(&prefix, m));
+                        int(&c.row(&sql, &args)?.map(|r| r[0].clone()).unwrap_or(SqlValue::Int(0)))?
+                    }
                 };
                 let spec_json = serde_json::to_string(&spec).map_err(|e| StoreError::Other(e.to_string()))?;
                 c.exec(
@@ -175,19 +214,10 @@ fn step(
             l
         }
         None => {
-            let (sql, args): (String, Vec<SqlValue>) = match spec.owner {
-                Some(o) => (
-                    format!(
-                        "SELECT id FROM {t} WHERE id > ?1 AND {} = ?2 ORDER BY id LIMIT ?3",
-                        col("Owner")
-                    ),
-                    vec![cursor.into(), o.into(), CHUNK.into()],
-                ),
-                None => (
-                    format!("SELECT id FROM {t} WHERE id > ?1 ORDER BY id LIMIT ?2"),
-                    vec![cursor.into(), CHUNK.into()],
-                ),
-            };
+            let (joins, w, mut args) = selection(prefix, c.dialect(), catalog, m, &spec, 3)?;
+            let sql =
+                format!("SELECT t.id FROM {t} t {joins} WHERE t.id > ?1{w} ORDER BY t.id LIMIT ?2");
+            args.splice(0..0, [SqlValue::Int(cursor), SqlValue::Int(CHUNK)]);
             c.rows(&sql, &args)?
                 .iter()
                 .map(|r| int(&r[0]))

@@ -102,6 +102,8 @@ pub struct Related {
     pub field: usize,
     pub parent_id: i64,
     pub parent_module: String,
+    /// A many-to-many list: linked through `record_links`, `field` unused.
+    pub link: Option<crate::links::Link>,
 }
 
 #[derive(Debug, Clone)]
@@ -537,7 +539,12 @@ impl OrgStore {
             wheres.push(format!("t.{} > ?{}", col("Modified_Time"), args.len() + 1));
             args.push(SqlValue::Int(t));
         }
-        if let Some(rel) = &q.related {
+        if let Some(link) = q.related.as_ref().and_then(|r| r.link.as_ref()) {
+            let rel = q.related.as_ref().map(|r| r.parent_id).unwrap_or_default();
+            wheres.push(link.filter_sql(&self.prefix, args.len() + 1));
+            args.push(link.name.as_str().into());
+            args.push(SqlValue::Int(rel));
+        } else if let Some(rel) = &q.related {
             let f = &m.fields[rel.field];
             wheres.push(format!("t.{} = ?{}", col(&f.api_name), args.len() + 1));
             args.push(SqlValue::Int(rel.parent_id));

@@ -176,6 +176,11 @@ pub struct RelatedListSpec {
     pub r#type: String,
     #[serde(default)]
     pub field: Option<String>,
+    /// A many-to-many list (Products of a Deal, Campaigns of a Lead): the
+    /// link's name, `<A>.<B>` with the two modules it joins, the same from
+    /// either side.
+    #[serde(default)]
+    pub via: Option<String>,
 }
 
 fn default_rl_type() -> String {

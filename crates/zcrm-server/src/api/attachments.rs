@@ -29,8 +29,18 @@ fn user(caller: &Caller, id: i64) -> Value {
     json!({"name": name, "id": id.to_string()})
 }
 
+/// A link attachment keeps its URL where a file keeps its content key.
+const LINK: &str = "link:";
+/// Zoho's longest attachment URL.
+const MAX_URL: usize = 2000;
+
+fn link_url(a: &AttachmentRow) -> Option<&str> {
+    a.file_key.strip_prefix(LINK)
+}
+
 fn attachment_json(caller: &Caller, a: &AttachmentRow, fields: Option<&[String]>) -> Value {
     let tz = caller.org.tz;
+    let link = link_url(a);
     let all = json!({
         "Owner": user(caller, a.owner),
         "Modified_By": user(caller, a.modified_by),
@@ -44,11 +54,11 @@ fn attachment_json(caller: &Caller, a: &AttachmentRow, fields: Option<&[String]>
         "File_Name": a.file_name,
         "Size": a.size.to_string(),
         "$editable": true,
-        "$file_id": a.file_key.rsplit('/').next().unwrap_or(""),
-        "$type": "Attachment",
+        "$file_id": link.map_or_else(|| json!(a.file_key.rsplit('/').next().unwrap_or("")), |_| Value::Null),
+        "$type": if link.is_some() { "Link URL" } else { "Attachment" },
         "$se_module": a.parent_module,
         "$state": "save",
-        "$link_url": null,
+        "$link_url": link,
     });
     match fields {
         None => all,
@@ -73,20 +83,45 @@ pub async fn upload(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
     Path((_, id)): Path<(String, String)>,
-    mut multipart: Multipart,
+    Query(q): Query<Params>,
+    multipart: Option<Multipart>,
 ) -> HttpResult<Response> {
     let parent_id = id_of(&id, 2)?;
+    // The SDKs send a link attachment as query parameters and no body.
+    let Some(mut multipart) = multipart else {
+        return match q.get("attachmentUrl") {
+            Some(url) => {
+                attach_link(&caller, m, parent_id, url.clone(), q.get("title").cloned()).await
+            }
+            None => Err(ApiError::param_missing("file").into()),
+        };
+    };
     let bad = |msg: &str| {
         ApiError::new(Code::InvalidData)
             .detail("param_name", "file")
             .message(msg.to_string())
     };
     let mut file: Option<(String, Option<String>, bytes::Bytes)> = None;
+    let mut url: Option<String> = q.get("attachmentUrl").cloned();
+    let mut title: Option<String> = q.get("title").cloned();
     while let Some(field) = multipart
         .next_field()
         .await
         .map_err(|_| bad("the request is not valid multipart form data"))?
     {
+        if matches!(field.name(), Some("attachmentUrl") | Some("title")) {
+            let is_url = field.name() == Some("attachmentUrl");
+            let text = field
+                .text()
+                .await
+                .map_err(|_| bad("the request is not valid multipart form data"))?;
+            if is_url {
+                url = Some(text);
+            } else {
+                title = Some(text);
+            }
+            continue;
+        }
         if field.name() == Some("file") {
             let name = field.file_name().unwrap_or("attachment").to_string();
             let ctype = field.content_type().map(String::from);
@@ -97,6 +132,11 @@ pub async fn upload(
                     .message("file size exceeds the limit")
             })?;
             file = Some((name, ctype, data));
+        }
+    }
+    if file.is_none() {
+        if let Some(url) = url {
+            return attach_link(&caller, m, parent_id, url, title).await;
         }
     }
     let (name, ctype, data) = file.ok_or_else(|| ApiError::param_missing("file"))?;
@@ -138,14 +178,80 @@ pub async fn upload(
             return Err(e.into());
         }
     };
+    Ok(uploaded(&caller, &row))
+}
+
+fn uploaded(caller: &Caller, row: &AttachmentRow) -> Response {
     let tz = caller.org.tz;
-    Ok(json_response(
+    json_response(
         200,
         &json!({"data": [{"code": "SUCCESS", "status": "success", "message": "attachment uploaded successfully",
-            "details": {"Modified_Time": format_datetime(row.modified_time, tz), "Modified_By": user(&caller, row.modified_by),
+            "details": {"Modified_Time": format_datetime(row.modified_time, tz), "Modified_By": user(caller, row.modified_by),
                         "Created_Time": format_datetime(row.created_time, tz), "id": row.id.to_string(),
-                        "Created_By": user(&caller, row.created_by)}}]}),
-    ))
+                        "Created_By": user(caller, row.created_by)}}]}),
+    )
+}
+
+/// `attachmentUrl`: a link attachment, as Zoho keeps it: the URL and a
+/// title, nothing fetched (so no request to the URL ever leaves the server,
+/// and no private-address guard is needed); downloading it is refused.
+async fn attach_link(
+    caller: &Caller,
+    m: std::sync::Arc<zcrm_core::meta::Module>,
+    parent_id: i64,
+    url: String,
+    title: Option<String>,
+) -> HttpResult<Response> {
+    let url = url.trim().to_string();
+    let parsed = url::Url::parse(&url).ok();
+    let valid = url.len() <= MAX_URL
+        && parsed
+            .as_ref()
+            .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    if !valid {
+        return Err(ApiError::new(Code::InvalidData)
+            .detail("param_name", "attachmentUrl")
+            .detail("maximum_length", MAX_URL)
+            .message("the URL given seems to be invalid")
+            .into());
+    }
+    let name = title
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| {
+            parsed
+                .and_then(|u| u.host_str().map(String::from))
+                .unwrap_or_default()
+        });
+    if name.chars().count() > 255 {
+        return Err(ApiError::new(Code::InvalidData)
+            .detail("param_name", "title")
+            .detail("maximum_length", 255)
+            .into());
+    }
+    let now = caller.app.now();
+    let row = caller
+        .org
+        .store
+        .add_attachment(
+            m,
+            parent_id,
+            NewAttachment {
+                id: caller.app.ids.next(now),
+                file_name: name,
+                size: 0,
+                content_type: None,
+                file_key: format!("{LINK}{url}"),
+            },
+            WriteCtx {
+                now,
+                user: caller.user_id,
+                users: caller.org.user_ids(),
+            },
+        )
+        .await?
+        .map_err(crate::error::HttpError)?;
+    Ok(uploaded(caller, &row))
 }
 
 pub async fn list(
@@ -201,6 +307,9 @@ pub async fn download(
     let Some(row) = caller.org.store.attachment(&m, parent_id, att).await? else {
         return Ok(no_content());
     };
+    if link_url(&row).is_some() {
+        return Err(ApiError::new(Code::DownloadNotAllowed).into());
+    }
     let Some(data) = caller.app.files.get(&row.file_key).await? else {
         return Err(ApiError::internal(format!("content of attachment {att} is missing")).into());
     };
@@ -238,7 +347,9 @@ async fn delete(
             Some(row) => {
                 ok += 1;
                 // The row is gone; its content follows (a failure leaves only an unreferenced blob).
-                let _ = caller.app.files.delete(&row.file_key).await;
+                if link_url(&row).is_none() {
+                    let _ = caller.app.files.delete(&row.file_key).await;
+                }
                 data.push(json!({"code": "SUCCESS", "status": "success", "message": "attachment deleted", "details": {"id": id.to_string()}}));
             }
             None => data.push(

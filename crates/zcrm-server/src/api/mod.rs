@@ -2,9 +2,12 @@
 
 mod apis;
 mod attachments;
+mod composite;
+mod composite_ref;
 mod consent;
 mod convert;
 mod coql;
+mod files;
 mod html;
 mod mass_update;
 mod metadata;
@@ -78,6 +81,15 @@ pub fn router(app: Arc<App>) -> Router {
                 .delete(records::delete_many),
         )
         .route("/crm/v8/coql", post(coql::query))
+        .route(
+            "/crm/v8/files",
+            get(files::get)
+                .post(files::upload)
+                .layer(DefaultBodyLimit::max(
+                    files::MAX_FILES * files::MAX_FILE + 1024 * 1024,
+                )),
+        )
+        .route("/crm/v8/__composite_requests", post(composite::composite))
         .route("/crm/v8/:module/deleted", get(records::deleted))
         .route("/crm/v8/:module/upsert", post(records::upsert))
         .route(

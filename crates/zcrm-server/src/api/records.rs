@@ -97,7 +97,9 @@ pub(crate) fn render_row(
                             ",\"module\":{{\"api_name\":\"{}\",\"id\":\"{}\"}}",
                             target.api_name, target.id
                         );
-                        se_module = Some(&target.api_name);
+                        if crate::service::activities::se_module_applies(m, f) {
+                            se_module = Some(&target.api_name);
+                        }
                     }
                     out.push('}');
                 }

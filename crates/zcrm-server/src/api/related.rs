@@ -19,10 +19,19 @@ use std::sync::Arc;
 use zcrm_core::ids::{parse_id, parse_id_str};
 use zcrm_core::meta::Module;
 use zcrm_core::{ApiError, Code};
+use zcrm_store::links::Link;
 use zcrm_store::records::{Related, WriteCtx};
 
-/// The child module and its lookup field behind `parent`'s related list `name`.
-fn resolve(caller: &Caller, parent: &Module, name: &str) -> Result<(Arc<Module>, usize), ApiError> {
+/// What stands behind a related list: the child module and either its lookup
+/// field pointing at the parent, or (many-to-many) the link joining them.
+struct Rel {
+    child: Arc<Module>,
+    field: usize,
+    link: Option<Link>,
+}
+
+/// The related list `name` of `parent`.
+fn resolve(caller: &Caller, parent: &Module, name: &str) -> Result<Rel, ApiError> {
     let invalid = || {
         ApiError::new(Code::InvalidData)
             .detail("resource_path_index", 3)
@@ -40,12 +49,27 @@ fn resolve(caller: &Caller, parent: &Module, name: &str) -> Result<(Arc<Module>,
         .module(&rl.module)
         .cloned()
         .ok_or_else(invalid)?;
+    if let Some(link) = rl
+        .via
+        .as_deref()
+        .and_then(|v| Link::of(v, &parent.api_name))
+    {
+        return Ok(Rel {
+            child,
+            field: 0,
+            link: Some(link),
+        });
+    }
     let field = rl
         .field
         .as_deref()
         .and_then(|f| child.fields.iter().position(|x| x.api_name == f))
         .ok_or_else(|| ApiError::new(Code::NotSupported).detail("resource_path_index", 3))?;
-    Ok((child, field))
+    Ok(Rel {
+        child,
+        field,
+        link: None,
+    })
 }
 
 fn parent_id(raw: &str) -> Result<i64, ApiError> {
@@ -67,15 +91,16 @@ pub async fn list(
     Query(q): Query<Params>,
     headers: HeaderMap,
 ) -> HttpResult<Response> {
-    let (child, field) = resolve(&caller, &m, &name)?;
+    let rel = resolve(&caller, &m, &name)?;
     let id = parent_id(&id)?;
     existing_parent(&caller, &m, id).await?;
     let related = Related {
-        field,
+        field: rel.field,
         parent_id: id,
         parent_module: m.api_name.clone(),
+        link: rel.link,
     };
-    list_page(&caller, &child, &q, &headers, Some(related)).await
+    list_page(&caller, &rel.child, &q, &headers, Some(related)).await
 }
 
 async fn relate(
@@ -86,9 +111,26 @@ async fn relate(
     ids: Vec<i64>,
     link: bool,
 ) -> HttpResult<Response> {
-    let (child, field) = resolve(caller, m, name)?;
+    let Rel {
+        child,
+        field,
+        link: via,
+    } = resolve(caller, m, name)?;
     let id = parent_id(id)?;
     existing_parent(caller, m, id).await?;
+    let ctx = WriteCtx {
+        now: caller.app.now(),
+        user: caller.user_id,
+        users: caller.org.user_ids(),
+    };
+    if let Some(via) = via {
+        let done = caller
+            .org
+            .store
+            .link_records(via, child, id, ids.clone(), link, ctx)
+            .await?;
+        return Ok(relate_response(&ids, &done, link));
+    }
     if !link && child.fields[field].system_mandatory {
         // A note or similar cannot exist without its parent: delete it instead.
         return Err(ApiError::new(Code::NotAllowed)
@@ -96,11 +138,6 @@ async fn relate(
             .message("the relation is mandatory for the related record")
             .into());
     }
-    let ctx = WriteCtx {
-        now: caller.app.now(),
-        user: caller.user_id,
-        users: caller.org.user_ids(),
-    };
     let done = caller
         .org
         .store
@@ -113,10 +150,15 @@ async fn relate(
             ctx,
         )
         .await?;
+    Ok(relate_response(&ids, &done, link))
+}
+
+/// Per id: linked/unlinked, or Zoho's invalid-id item.
+fn relate_response(ids: &[i64], done: &[bool], link: bool) -> Response {
     let ok = done.iter().filter(|d| **d).count();
     let data: Vec<Value> = ids
         .iter()
-        .zip(&done)
+        .zip(done)
         .map(|(rid, d)| {
             if *d {
                 json!({"code": "SUCCESS", "details": {"id": rid.to_string()},
@@ -130,7 +172,7 @@ async fn relate(
         })
         .collect();
     let status = batch_status(ok, ids.len(), 200);
-    Ok(json_response(status, &json!({"data": data})))
+    json_response(status, &json!({"data": data}))
 }
 
 pub async fn link_many(
@@ -199,7 +241,7 @@ pub async fn create_child(
             .detail("resource_path_index", 3)
             .into());
     }
-    let (notes, _) = resolve(&caller, &m, &name)?;
+    let notes = resolve(&caller, &m, &name)?.child;
     let id = parent_id(&id)?;
     existing_parent(&caller, &m, id).await?;
     let body = json_body(&body)?;

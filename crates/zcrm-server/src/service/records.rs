@@ -132,11 +132,12 @@ pub fn check_record(
         } else {
             value::check(f, v, &fpath)?
         };
-        if f.is_multi_module() && checked.lookup_module.is_none() {
+        if super::activities::se_module_applies(m, f) && checked.lookup_module.is_none() {
             checked.lookup_module = se_module.clone();
         }
         values.push((idx, checked));
     }
+    super::activities::check(m, obj, &path, &mut values, now)?;
     derive(m, &mut values, mode);
     Ok(WriteRow {
         values,

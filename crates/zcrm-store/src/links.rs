@@ -1,0 +1,114 @@
+//! Many-to-many related lists (Products of a Deal or a Price Book, Campaigns
+//! of a Lead or a Contact): one row per linked pair in `record_links`, named
+//! by the link (`Deals.Products`) and read from either side.
+
+use crate::db::Conn;
+use crate::records::{table, OrgStore, WriteCtx};
+use crate::StoreError;
+use std::sync::Arc;
+use zcrm_core::meta::Module;
+
+/// One side of a link: which link, and whether the parent is its first module.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub name: String,
+    pub parent_is_a: bool,
+}
+
+impl Link {
+    /// The link behind a related list's `via` seen from `parent`; `None` when
+    /// `parent` is neither of its modules.
+    pub fn of(via: &str, parent: &str) -> Option<Link> {
+        let (a, b) = via.split_once('.')?;
+        if a == parent {
+            Some(Link {
+                name: via.to_string(),
+                parent_is_a: true,
+            })
+        } else if b == parent {
+            Some(Link {
+                name: via.to_string(),
+                parent_is_a: false,
+            })
+        } else {
+            None
+        }
+    }
+
+    fn cols(&self) -> (&'static str, &'static str) {
+        if self.parent_is_a {
+            ("a_id", "b_id")
+        } else {
+            ("b_id", "a_id")
+        }
+    }
+
+    /// `t.id IN (…)` for a list query: the children linked to the parent,
+    /// with the link name and parent id bound as `?{first}` and `?{first+1}`.
+    pub fn filter_sql(&self, prefix: &str, first: usize) -> String {
+        let (parent, child) = self.cols();
+        format!(
+            "t.id IN (SELECT {child} FROM {prefix}record_links WHERE link = ?{first} AND {parent} = ?{})",
+            first + 1
+        )
+    }
+}
+
+pub(crate) fn migrate(c: &mut dyn Conn, prefix: &str) -> Result<(), StoreError> {
+    let int = c.dialect().int();
+    c.batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {prefix}record_links (
+            link TEXT NOT NULL, a_id {int} NOT NULL, b_id {int} NOT NULL,
+            created_by {int} NOT NULL, created_time {int} NOT NULL,
+            PRIMARY KEY (link, a_id, b_id));
+         CREATE INDEX IF NOT EXISTS record_links_by_b ON {prefix}record_links(link, b_id);"
+    ))
+}
+
+impl OrgStore {
+    /// Links (or unlinks) `ids` of `child` to `parent_id`; per id whether it
+    /// happened: linking needs the child to exist (linking twice is fine),
+    /// unlinking needs the pair to be linked.
+    pub async fn link_records(
+        &self,
+        link: Link,
+        child: Arc<Module>,
+        parent_id: i64,
+        ids: Vec<i64>,
+        add: bool,
+        ctx: WriteCtx,
+    ) -> Result<Vec<bool>, StoreError> {
+        let prefix = self.prefix.clone();
+        self.db
+            .write(move |c| {
+                let (pcol, ccol) = link.cols();
+                let child_table = table(&prefix, &child);
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let done = if add {
+                        let exists = c
+                            .row(&format!("SELECT 1 FROM {child_table} WHERE id = ?1"), &[id.into()])?
+                            .is_some();
+                        if exists {
+                            c.exec(
+                                &format!(
+                                    "INSERT INTO {prefix}record_links (link, {pcol}, {ccol}, created_by, created_time)
+                                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING"
+                                ),
+                                &[link.name.as_str().into(), parent_id.into(), id.into(), ctx.user.into(), ctx.now.into()],
+                            )?;
+                        }
+                        exists
+                    } else {
+                        c.exec(
+                            &format!("DELETE FROM {prefix}record_links WHERE link = ?1 AND {pcol} = ?2 AND {ccol} = ?3"),
+                            &[link.name.as_str().into(), parent_id.into(), id.into()],
+                        )? > 0
+                    };
+                    out.push(done);
+                }
+                Ok(out)
+            })
+            .await
+    }
+}
