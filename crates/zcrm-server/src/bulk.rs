@@ -530,7 +530,10 @@ async fn run_write(app: &Arc<App>, org: &Arc<OrgCtx>, id: i64) -> Result<(), Str
     }
     // Every row is in: the result file, then the job's end.
     let key = format!("bulk/{}/write-{id}.zip", org.org.id);
-    let zip = write_result(org, id, zip_bytes).await?;
+    let zip = match write_result(org, id, zip_bytes).await {
+        Ok(z) => z,
+        Err(e) => return fail(app, org, id, &e).await,
+    };
     app.files
         .put(&key, bytes::Bytes::from(zip))
         .await
@@ -569,14 +572,18 @@ async fn write_result(org: &OrgCtx, job: i64, zip_bytes: bytes::Bytes) -> Result
     tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
         let mut archive = archive(&zip_bytes).map_err(|e| e.message)?;
         let (mut rdr, _) = open_csv(&mut archive).map_err(|e| e.message)?;
-        let mut out = csv::Writer::from_writer(Vec::new());
+        let mut out = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::new());
         let mut rec = csv::ByteRecord::new();
         let mut header_seen = false;
+        let mut width = 0;
         let mut row_no = 0i64;
         let mut it = results.into_iter().peekable();
         while rdr.read_byte_record(&mut rec).map_err(store_err)? {
             if !header_seen {
                 header_seen = true;
+                width = rec.len();
                 let mut h = rec.clone();
                 if let Some(first) = rec.get(0) {
                     // The header without a byte-order mark.
@@ -604,7 +611,11 @@ async fn write_result(org: &OrgCtx, job: i64, zip_bytes: bytes::Bytes) -> Result
             while it.peek().is_some_and(|r| r.row_no < row_no) {
                 it.next();
             }
-            let mut line = rec.clone();
+            // Ragged rows are cut or padded to the header, so the status columns line up.
+            let mut line = csv::ByteRecord::new();
+            for k in 0..width {
+                line.push_field(rec.get(k).unwrap_or(b""));
+            }
             match it.peek().filter(|r| r.row_no == row_no) {
                 Some(r) => {
                     line.push_field(r.status.as_bytes());

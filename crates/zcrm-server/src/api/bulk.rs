@@ -105,6 +105,9 @@ pub async fn upload(Extension(caller): Extension<Caller>, req: Request) -> HttpR
             match field.chunk().await {
                 Ok(Some(c)) => {
                     if data.len() + c.len() > work::MAX_ZIP_BYTES {
+                        // Read the rest (within the body limit) so the client
+                        // gets the answer rather than a closed connection.
+                        while let Ok(Some(_)) = field.chunk().await {}
                         return Err(too_large().into());
                     }
                     data.extend_from_slice(&c);
