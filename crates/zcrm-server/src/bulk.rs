@@ -793,7 +793,7 @@ async fn run_read(app: &Arc<App>, org: &Arc<OrgCtx>, id: i64) -> Result<(), Stri
                 out.write_record(&line).map_err(store_err)?;
             }
             count += take;
-            if let Some(last) = rows.get(take as usize - 1).filter(|_| take > 0) {
+            if let Some(last) = (take as usize).checked_sub(1).and_then(|i| rows.get(i)) {
                 after = last[0].as_i64().unwrap_or(after);
             }
             if count >= READ_PAGE {
