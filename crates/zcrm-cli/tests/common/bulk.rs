@@ -53,7 +53,8 @@ pub async fn upload(srv: &TestServer, t: &str, zip: Vec<u8>) -> String {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["code"], "FILE_UPLOAD_SUCCESS");
     assert_eq!(r.body["message"], "file uploaded.");
-    r.body["details"]["file_id"].as_str().unwrap().to_string()
+    // A number, as Zoho's (the SDK reads it as a Long).
+    r.body["details"]["file_id"].as_i64().unwrap().to_string()
 }
 
 pub async fn wait_write(srv: &TestServer, t: &str, id: &str) -> Value {

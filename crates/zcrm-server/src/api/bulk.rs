@@ -156,7 +156,7 @@ pub async fn upload(Extension(caller): Extension<Caller>, req: Request) -> HttpR
     Ok(json_response(
         200,
         &json!({"status": "success", "code": "FILE_UPLOAD_SUCCESS", "message": "file uploaded.",
-                "details": {"file_id": id.to_string(), "created_time": time(&caller.org, now)}}),
+                "details": {"file_id": id, "created_time": time(&caller.org, now)}}),
     ))
 }
 
