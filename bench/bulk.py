@@ -79,6 +79,7 @@ def bulk_write(tag, n):
     t0 = time.perf_counter()
     st, up = call("POST", "/crm/v8/upload", body, headers)
     assert st == 200, (st, up)
+    t_up = time.perf_counter() - t0
     st, job = call("POST", "/crm/bulk/v8/write", {"operation": "insert", "resource": [
         {"type": "data", "module": {"api_name": "Leads"}, "file_id": up["details"]["file_id"]}]})
     assert st == 201, (st, job)
@@ -89,6 +90,7 @@ def bulk_write(tag, n):
             break
         time.sleep(0.002)
     dt = time.perf_counter() - t0
+    print("bulk write: upload %.3f s, job %.3f s" % (t_up, dt - t_up), file=sys.stderr)
     assert j["status"] == "COMPLETED" and j["resource"][0]["file"]["added_count"] == n, j
     return dt
 

@@ -9,7 +9,7 @@ cargo build --release -q -p zcrm-cli
 BIN=$PWD/target/release/zcrm
 DIR=$(mktemp -d)
 PORT=$((20000 + RANDOM % 10000))
-"$BIN" serve --listen 127.0.0.1:$PORT --data-dir "$DIR" > "$DIR/server.log" 2>&1 &
+ZCRM_LOG=${ZCRM_LOG:-info} "$BIN" serve --listen 127.0.0.1:$PORT --data-dir "$DIR" > "$DIR/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DIR"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/__zcrm/health" >/dev/null && break; sleep 0.1; done
@@ -22,3 +22,4 @@ ZGID=$(curl -s -H "Authorization: Zoho-oauthtoken $TOKEN" "http://127.0.0.1:$POR
 echo "Run: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $([ -n "${ZCRM_DATABASE_URL:-}" ] && echo PostgreSQL || echo SQLite), client: Python http.client, one keep-alive connection, on the same machine."
 echo
 python3 bench/bulk.py "http://127.0.0.1:$PORT" "$TOKEN" "$ZGID"
+[ -z "${BENCH_LOG:-}" ] || grep -a 'bulk' "$DIR/server.log" >&2
