@@ -495,8 +495,7 @@ fn mappings(m: &Module, raw: Option<&Value>, file: &BulkFile) -> Result<Vec<Mapp
                     if !fb.eq_ignore_ascii_case("id") {
                         return Err(ApiError::new(Code::NotSupported)
                             .detail("api_name", api_name.as_str())
-                            .message("lookups are matched by id")
-                            .into());
+                            .message("lookups are matched by id"));
                     }
                 }
                 let default = o
