@@ -10,6 +10,12 @@ use zcrm_server::{Config, Server};
 use zcrm_store::control::Control;
 use zcrm_store::Backend;
 
+/// mimalloc instead of glibc's malloc: request handling allocates and frees
+/// many small JSON values across threads, where glibc's allocator spent about
+/// a third of a 100-record POST (BENCHMARKS.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "zcrm",

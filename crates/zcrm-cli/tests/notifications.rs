@@ -460,6 +460,32 @@ async fn retries_on_the_injected_clock_then_dead() {
         .admin_cmd(&["deliveries", "--event-id", &hits[2].event_id])
         .unwrap();
     assert_eq!(out.lines().count(), 6, "{out}");
+
+    // The log forgets delivered events after 3 days, dead ones after 30.
+    srv.advance_clock(3 * 86_400 + 3_600).await;
+    let left = wait_log(&srv, 6).await;
+    assert!(left
+        .iter()
+        .all(|a| a["event_id"] == hits[2].event_id.as_str()));
+    srv.advance_clock(30 * 86_400).await;
+    wait_log(&srv, 0).await;
+}
+
+/// The delivery log once it has shrunk to `n` attempts (or panics after 10 s).
+async fn wait_log(srv: &TestServer, n: usize) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let d = deliveries(srv).await;
+        if d.len() == n {
+            return d;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "log still holds {}: {d:?}",
+            d.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
@@ -745,4 +771,107 @@ async fn redirects_are_not_followed() {
     assert_eq!(d[0]["error"], "HTTP 307");
     assert_eq!(d[0]["outcome"], "retry");
     assert_eq!(d[0]["event_status"], "pending");
+}
+
+#[tokio::test]
+async fn affected_values_carry_the_committed_values_when_asked() {
+    let srv = TestServer::start().await;
+    let rx = Receiver::start().await;
+    let t = srv.token(SCOPES).await;
+    for (channel, values) in [("8", true), ("9", false)] {
+        let r = srv
+            .post(
+                "/crm/v8/actions/watch",
+                &t,
+                json!({"watch": [{"channel_id": channel, "events": ["Leads.all"],
+                "notify_url": rx.url, "return_affected_field_values": values}]}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let account = srv
+        .create("Accounts", &t, vec![json!({"Account_Name": "Values Inc"})])
+        .await
+        .remove(0);
+    let ids = srv
+        .create(
+            "Leads",
+            &t,
+            vec![
+                json!({"Last_Name": "V1", "Company": "C"}),
+                json!({"Last_Name": "V2", "Company": "C"}),
+            ],
+        )
+        .await;
+    rx.wait(2).await;
+    let r = srv
+        .put(
+            "/crm/v8/Leads",
+            &t,
+            json!({"data": [
+                {"id": ids[0], "Lead_Status": "Contacted", "Annual_Revenue": 1500.5},
+                {"id": ids[1], "Email": "v2@example.com"}
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // A later change must not leak into the first update's values.
+    let r = srv
+        .put(
+            &format!("/crm/v8/Leads/{}", ids[0]),
+            &t,
+            json!({"data": [{"Lead_Status": "Junk Lead"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let hits = rx.wait(6).await;
+    let updates: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| h.body["operation"] == "update")
+        .collect();
+    assert_eq!(updates.len(), 4, "{updates:?}");
+    let first = |ch: &str| {
+        updates
+            .iter()
+            .find(|h| h.body["channel_id"] == ch && h.body["ids"].as_array().unwrap().len() == 2)
+            .unwrap_or_else(|| panic!("no batch update for channel {ch}: {updates:?}"))
+    };
+    assert!(first("9").body.get("affected_values").is_none());
+    let vals = &first("8").body["affected_values"];
+    assert_eq!(
+        *vals,
+        json!([
+            {"record_id": ids[0], "values": {"Lead_Status": "Contacted", "Annual_Revenue": 1500.5}},
+            {"record_id": ids[1], "values": {"Email": "v2@example.com"}}
+        ]),
+        "{vals}"
+    );
+    // Lookups render as a record GET renders them.
+    let r = srv
+        .post(
+            "/crm/v8/actions/watch",
+            &t,
+            json!({"watch": [{"channel_id": "10", "events": ["Contacts.edit"],
+            "notify_url": rx.url, "return_affected_field_values": true}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let contact = srv
+        .create("Contacts", &t, vec![json!({"Last_Name": "Lk"})])
+        .await
+        .remove(0);
+    let r = srv
+        .put(
+            &format!("/crm/v8/Contacts/{contact}"),
+            &t,
+            json!({"data": [{"Account_Name": {"id": account}}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let hits = rx.wait(7).await;
+    let c = hits.iter().find(|h| h.body["channel_id"] == "10").unwrap();
+    assert_eq!(
+        c.body["affected_values"],
+        json!([{"record_id": contact, "values": {"Account_Name": {"name": "Values Inc", "id": account}}}])
+    );
 }

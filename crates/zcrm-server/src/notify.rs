@@ -4,6 +4,7 @@
 //! with exponential backoff and jitter on the injected clock, then the event
 //! is marked dead and kept.
 
+use crate::api::records::render_row;
 use crate::state::{App, OrgCtx};
 use rand::Rng;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -13,9 +14,10 @@ use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
-use zcrm_store::outbox::Due;
+use zcrm_store::outbox::{Due, Finished, Values};
+use zcrm_store::records::{Cell, Row};
 
 /// Attempts per event: the first and 5 retries.
 pub const MAX_ATTEMPTS: i64 = 6;
@@ -31,6 +33,14 @@ const MAX_IN_FLIGHT: usize = 256;
 const MAX_PER_HOST: usize = 8;
 const CLAIM_BATCH: i64 = 200;
 const IDLE_POLL: Duration = Duration::from_millis(50);
+const COALESCE: Duration = Duration::from_millis(5);
+/// How long finished events and their attempts stay in the delivery log:
+/// delivered ones 3 days, dead ones (which an operator may need to replay
+/// by hand) 30 days. Checked every 10 minutes of the (injected) clock.
+pub const KEEP_DELIVERED_MS: i64 = 3 * 86_400_000;
+pub const KEEP_DEAD_MS: i64 = 30 * 86_400_000;
+const PRUNE_EVERY_MS: i64 = 600_000;
+const PRUNE_BATCH: i64 = 2_000;
 
 /// The delay before attempt `attempt + 1`, after `attempt` failed.
 pub fn backoff_ms(attempt: i64) -> i64 {
@@ -151,8 +161,12 @@ pub fn guarded_client(allow_private: bool, agent: &str) -> Option<reqwest::Clien
         .ok()
 }
 
-/// The callback body, as Zoho sends it (D8 notifications/overview).
-pub fn payload(app: &App, e: &Due) -> Value {
+/// The callback body, as Zoho sends it (D8 notifications/overview). With
+/// `return_affected_field_values`, `affected_values` carries each updated
+/// record's changed fields as they were committed, rendered as a record GET
+/// renders them (Zoho names the key but documents no sample; see
+/// docs/compatibility.md).
+pub fn payload(app: &App, org: &OrgCtx, e: &Due) -> Value {
     let query: Map<String, Value> = reqwest::Url::parse(&e.notify_url)
         .map(|u| {
             u.query_pairs()
@@ -160,7 +174,7 @@ pub fn payload(app: &App, e: &Due) -> Value {
                 .collect()
         })
         .unwrap_or_default();
-    json!({
+    let mut body = json!({
         "server_time": e.server_time,
         "query_params": query,
         "module": e.module,
@@ -170,7 +184,41 @@ pub fn payload(app: &App, e: &Due) -> Value {
         "operation": e.operation,
         "channel_id": e.channel_id,
         "token": e.token,
-    })
+    });
+    if let Some(values) = &e.values {
+        body["affected_values"] = affected_values(org, &e.module, &e.ids, values);
+    }
+    body
+}
+
+fn affected_values(org: &OrgCtx, module: &str, ids: &Value, values: &Values) -> Value {
+    let Some(m) = org.store.catalog().module(module) else {
+        return json!([]);
+    };
+    let out: Vec<Value> = ids
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|id| {
+            let id = id.as_str()?;
+            let stored = values.get(id)?;
+            let (fields, cells): (Vec<usize>, Vec<Cell>) = stored
+                .iter()
+                .filter_map(|(name, cell)| Some((m.field_index(name)?, cell.clone())))
+                .unzip();
+            let row = Row {
+                id: id.parse().ok()?,
+                cells,
+            };
+            let mut rec: Value =
+                serde_json::from_str(&render_row(org, m, &fields, &row, false)).ok()?;
+            if let Some(o) = rec.as_object_mut() {
+                o.remove("id");
+            }
+            Some(json!({"record_id": id, "values": rec}))
+        })
+        .collect();
+    Value::Array(out)
 }
 
 /// One attempt as `GET /__zcrm/deliveries` and `zcrm admin deliveries` show it.
@@ -213,6 +261,38 @@ struct Dispatcher {
     inflight: Mutex<HashSet<(i64, i64)>>,
     /// Marks this process's claims (random: nodes need not be numbered).
     node: i64,
+    /// Finished attempts, to the recorder.
+    done: mpsc::UnboundedSender<(Arc<OrgCtx>, Finished)>,
+}
+
+/// Most attempts recorded in one transaction.
+const RECORD_BATCH: usize = 500;
+
+/// Writes finished attempts as they come, batching what has queued up: one
+/// write transaction per batch and org instead of one per delivery.
+async fn recorder(mut rx: mpsc::UnboundedReceiver<(Arc<OrgCtx>, Finished)>) {
+    while let Some(first) = rx.recv().await {
+        let mut by_org: HashMap<i64, (Arc<OrgCtx>, Vec<Finished>)> = HashMap::new();
+        let mut add = |(org, f): (Arc<OrgCtx>, Finished)| {
+            by_org
+                .entry(org.org.id)
+                .or_insert_with(|| (org, Vec::new()))
+                .1
+                .push(f)
+        };
+        add(first);
+        for _ in 1..RECORD_BATCH {
+            match rx.try_recv() {
+                Ok(x) => add(x),
+                Err(_) => break,
+            }
+        }
+        for (_, (org, done)) in by_org {
+            if let Err(err) = org.store.finish_attempts(done).await {
+                tracing::warn!("notifications: recording attempts: {err}");
+            }
+        }
+    }
 }
 
 /// Removes an event from the in-flight set when its task ends, however it ends.
@@ -245,7 +325,10 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             return;
         }
     };
+    let (done, done_rx) = mpsc::unbounded_channel();
+    let recording = tokio::spawn(recorder(done_rx));
     let d = Arc::new(Dispatcher {
+        done,
         app,
         client,
         global: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
@@ -254,9 +337,17 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         node: rand::thread_rng().gen_range(1..i64::MAX),
     });
     let mut tasks = JoinSet::new();
+    let mut pruned_at: Option<i64> = None;
     loop {
         if *stop.borrow() {
             break;
+        }
+        let now = d.app.now();
+        if pruned_at.is_none_or(|at| now - at >= PRUNE_EVERY_MS) {
+            pruned_at = Some(now);
+            for org in d.app.open_orgs() {
+                prune(&org, now).await;
+            }
         }
         while tasks.try_join_next().is_some() {}
         let mut busy = false;
@@ -288,13 +379,22 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         if !busy {
             tokio::select! {
                 _ = tokio::time::sleep(IDLE_POLL) => {}
-                _ = d.app.outbox_wake.notified() => {}
+                // A write queued events: let its neighbours commit too, so one
+                // claim takes many (under steady writes, a claim per write
+                // would cost the writer as much as the writes).
+                _ = d.app.outbox_wake.notified() => tokio::time::sleep(COALESCE).await,
                 _ = stop.changed() => {}
             }
         }
     }
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
+    // Every sender is gone with the tasks and `d`: the recorder writes what
+    // is queued, then ends.
+    let (app, node) = (d.app.clone(), d.node);
+    drop(d);
+    let _ = recording.await;
+    let d = Idle { app, node };
     // Shutting down cleanly: what was claimed but not sent is free at once for
     // the next start or another node, instead of after its lease.
     for org in d.app.open_orgs() {
@@ -302,6 +402,31 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             tracing::warn!("notifications: releasing claims: {e}");
         }
     }
+}
+
+/// Drops finished events past their keeping time, a batch at a time so the
+/// writer is never held long.
+async fn prune(org: &OrgCtx, now: i64) {
+    loop {
+        match org
+            .store
+            .prune_events(now - KEEP_DELIVERED_MS, now - KEEP_DEAD_MS, PRUNE_BATCH)
+            .await
+        {
+            Ok(n) if n as i64 >= PRUNE_BATCH => continue,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!("notifications: pruning the delivery log: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// What shutting down needs once the dispatcher is gone.
+struct Idle {
+    app: Arc<App>,
+    node: i64,
 }
 
 impl Dispatcher {
@@ -323,7 +448,7 @@ impl Dispatcher {
             .clone()
     }
 
-    async fn deliver(&self, org: &OrgCtx, e: Due) {
+    async fn deliver(&self, org: &Arc<OrgCtx>, e: Due) {
         let Ok(_host) = self.host_limit(&e.notify_url).acquire_owned().await else {
             return;
         };
@@ -331,7 +456,7 @@ impl Dispatcher {
             return;
         };
         let attempt = e.attempts + 1;
-        let body = payload(&self.app, &e).to_string();
+        let body = payload(&self.app, org, &e).to_string();
         let signature = hex::encode(hmac_sha256(
             e.token.as_deref().unwrap_or("").as_bytes(),
             body.as_bytes(),
@@ -373,13 +498,18 @@ impl Dispatcher {
             Some(_) if attempt < MAX_ATTEMPTS => Some(now + backoff_ms(attempt)),
             _ => None,
         };
-        if let Err(err) = org
-            .store
-            .finish_attempt(e.id, attempt, now, status, latency, error, retry_at)
-            .await
-        {
-            tracing::warn!("notifications: recording attempt of event {}: {err}", e.id);
-        }
+        let done = Finished {
+            event_id: e.id,
+            attempt,
+            at: now,
+            status_code: status,
+            latency_ms: latency,
+            error,
+            retry_at,
+        };
+        // Recorded by the recorder task, many attempts per transaction. The
+        // event's lease keeps it from being claimed again meanwhile.
+        let _ = self.done.send((org.clone(), done));
     }
 }
 

@@ -172,7 +172,7 @@ impl OrgStore {
                 // A refused conversion must leave nothing behind: fail the transaction.
                 match out {
                     Ok(done) => {
-                        notify_conversion(c, &prefix, &done, lead_id, new_ids, ctx.now)?;
+                        notify_conversion(c, &catalog, &prefix, &done, lead_id, new_ids, ctx.now)?;
                         Ok(Ok(done))
                     }
                     Err(e) => Err(StoreError::Refused(e)),
@@ -472,6 +472,7 @@ fn convert(
 /// conversion created them, updated when it linked existing ones.
 fn notify_conversion(
     c: &mut dyn Conn,
+    catalog: &Catalog,
     prefix: &str,
     done: &Converted,
     lead_id: i64,
@@ -488,10 +489,11 @@ fn notify_conversion(
         id: lead_id,
         fields: vec!["Converted__s".into()],
     };
-    outbox::enqueue(c, prefix, "Leads", &[lead], now, false)?;
+    outbox::enqueue(c, prefix, catalog, "Leads", &[lead], now, false)?;
     outbox::enqueue(
         c,
         prefix,
+        catalog,
         "Contacts",
         &[change(done.contact.0, new_ids[1])],
         now,
@@ -501,6 +503,7 @@ fn notify_conversion(
         outbox::enqueue(
             c,
             prefix,
+            catalog,
             "Accounts",
             &[change(*id, new_ids[0])],
             now,
@@ -508,7 +511,15 @@ fn notify_conversion(
         )?;
     }
     if let Some((id, _)) = &done.deal {
-        outbox::enqueue(c, prefix, "Deals", &[change(*id, new_ids[2])], now, false)?;
+        outbox::enqueue(
+            c,
+            prefix,
+            catalog,
+            "Deals",
+            &[change(*id, new_ids[2])],
+            now,
+            false,
+        )?;
     }
     Ok(())
 }

@@ -243,7 +243,7 @@ fn step(
         }
     }
     // Each chunk notifies as one change batch, in its own transaction.
-    outbox::enqueue(c, prefix, &m.api_name, &changes, ctx.now, false)?;
+    outbox::enqueue(c, prefix, catalog, &m.api_name, &changes, ctx.now, false)?;
     let last = *ids.last().unwrap_or(&cursor);
     c.exec(
         &format!(

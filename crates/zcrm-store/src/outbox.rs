@@ -5,9 +5,10 @@
 //! reports each attempt with [`OrgStore::finish_attempt`].
 
 use crate::db::{int, opt_int, opt_text, text, Conn, Dialect};
-use crate::records::OrgStore;
+use crate::records::{read_row, select_list, table, Cell, OrgStore};
 use crate::StoreError;
 use serde_json::{json, Value};
+use zcrm_core::meta::{Catalog, Module};
 use zcrm_core::value::SqlValue;
 
 /// The three kinds of change a channel can watch, as Zoho names them in
@@ -74,6 +75,20 @@ pub struct Due {
     pub token: Option<String>,
     pub server_time: i64,
     pub attempts: i64,
+    /// The changed fields' values per record, when the channel asked for them.
+    pub values: Option<Values>,
+}
+
+/// One finished attempt, to record.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub event_id: i64,
+    pub attempt: i64,
+    pub at: i64,
+    pub status_code: Option<u16>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    pub retry_at: Option<i64>,
 }
 
 /// One delivery attempt, as the operator sees it.
@@ -119,7 +134,69 @@ pub fn migrate(c: &mut dyn Conn, prefix: &str) -> Result<(), StoreError> {
             event_id {int} NOT NULL, attempt {int} NOT NULL, at {int} NOT NULL,
             status_code {int}, latency_ms {int} NOT NULL, error TEXT, outcome TEXT NOT NULL,
             PRIMARY KEY (event_id, attempt));"
-    ))
+    ))?;
+    // Added after the first release: the affected records' values, for channels
+    // with `return_affected_field_values`.
+    let schema = prefix.trim_end_matches('.');
+    if !crate::schema::existing_columns(c, schema, "outbox")?
+        .iter()
+        .any(|n| n == "vals")
+    {
+        c.batch(&format!("ALTER TABLE {prefix}outbox ADD COLUMN vals TEXT"))?;
+    }
+    Ok(())
+}
+
+/// Values of the changed fields, per record id, as stored at commit time
+/// (rendered in the org's zone and with user names when the event is sent).
+pub type Values = std::collections::HashMap<String, Vec<(String, Cell)>>;
+
+/// Reads the current (just written) values of each update's changed fields.
+fn changed_values(
+    c: &mut dyn Conn,
+    prefix: &str,
+    catalog: &Catalog,
+    m: &Module,
+    batch: &[&Change],
+) -> Result<Values, StoreError> {
+    let mut fields: Vec<usize> = batch
+        .iter()
+        .flat_map(|x| x.fields.iter())
+        .filter_map(|n| m.field_index(n))
+        .collect();
+    fields.sort_unstable();
+    fields.dedup();
+    let mut out = Values::new();
+    if fields.is_empty() {
+        return Ok(out);
+    }
+    let select = select_list(prefix, catalog, m, &fields);
+    for chunk in batch.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+        let ids: Vec<SqlValue> = chunk.iter().map(|x| x.id.into()).collect();
+        let rows = c.rows(
+            &format!(
+                "SELECT {select} FROM {} t WHERE t.id IN ({})",
+                table(prefix, m),
+                marks.join(", ")
+            ),
+            &ids,
+        )?;
+        for r in rows {
+            let row = read_row(catalog, m, &fields, r)?;
+            let Some(change) = chunk.iter().find(|x| x.id == row.id) else {
+                continue;
+            };
+            let cells = fields
+                .iter()
+                .zip(row.cells)
+                .map(|(&i, cell)| (m.fields[i].api_name.clone(), cell))
+                .filter(|(name, _)| change.fields.contains(name))
+                .collect();
+            out.insert(row.id.to_string(), cells);
+        }
+    }
+    Ok(out)
 }
 
 /// Queues the notifications of one write (a change batch) in its transaction:
@@ -129,6 +206,7 @@ pub fn migrate(c: &mut dyn Conn, prefix: &str) -> Result<(), StoreError> {
 pub fn enqueue(
     c: &mut dyn Conn,
     prefix: &str,
+    catalog: &Catalog,
     module: &str,
     changes: &[Change],
     now: i64,
@@ -139,12 +217,14 @@ pub fn enqueue(
     }
     let channels = c.rows(
         &format!(
-            "SELECT channel_id, events, notify_url, token, notify_on_related, conditions FROM {prefix}watch_channels
+            "SELECT channel_id, events, notify_url, token, notify_on_related, conditions, return_values FROM {prefix}watch_channels
              WHERE module = ?1 AND expiry > ?2"
         ),
         &[module.into(), now.into()],
     )?;
     let mut queued = 0;
+    // Read once per write, shared by every channel that asks for values.
+    let mut values: Option<Values> = None;
     for ch in channels {
         let events = text(&ch[1])?;
         if related && opt_int(&ch[4]) == Some(0) {
@@ -180,11 +260,30 @@ pub fn enqueue(
             } else {
                 Vec::new()
             };
+            let vals: SqlValue = match catalog.module(module) {
+                Some(m) if op == Op::Update && opt_int(&ch[6]) == Some(1) => {
+                    if values.is_none() {
+                        let updates: Vec<&Change> =
+                            changes.iter().filter(|x| x.op == Op::Update).collect();
+                        values = Some(changed_values(c, prefix, catalog, m, &updates)?);
+                    }
+                    let all = values.as_ref().expect("just read");
+                    let mine: Values = batch
+                        .iter()
+                        .filter_map(|x| {
+                            let key = x.id.to_string();
+                            all.get(&key).map(|v| (key, v.clone()))
+                        })
+                        .collect();
+                    serde_json::to_string(&mine).ok().into()
+                }
+                _ => SqlValue::Null,
+            };
             c.exec(
                 &format!(
                     "INSERT INTO {prefix}outbox (channel_id, module, operation, ids, affected, notify_url, token,
-                       server_time, status, attempts, next_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?8)"
+                       server_time, status, attempts, next_at, vals)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?8, ?9)"
                 ),
                 &[
                     ch[0].clone(),
@@ -195,6 +294,7 @@ pub fn enqueue(
                     ch[2].clone(),
                     ch[3].clone(),
                     now.into(),
+                    vals,
                 ],
             )?;
             queued += 1;
@@ -387,20 +487,29 @@ impl OrgStore {
                 };
                 let rows = c.rows(
                     &format!(
-                        "SELECT id, channel_id, module, operation, ids, affected, notify_url, token, server_time, attempts
+                        "SELECT id, channel_id, module, operation, ids, affected, notify_url, token, server_time, attempts, vals
                          FROM {p}outbox WHERE status = 'pending' AND next_at <= ?1
                            AND (lease_until IS NULL OR lease_until <= ?1)
                          ORDER BY next_at, id LIMIT ?2 {lock}"
                     ),
                     &[now.into(), limit.into()],
                 )?;
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut args: Vec<SqlValue> = vec![(now + LEASE_MS).into(), node.into()];
+                args.extend(rows.iter().map(|r| r[0].clone()));
+                let marks: Vec<String> = (3..args.len() + 1).map(|i| format!("?{i}")).collect();
+                c.exec(
+                    &format!(
+                        "UPDATE {p}outbox SET lease_until = ?1, claimed_by = ?2 WHERE id IN ({})",
+                        marks.join(", ")
+                    ),
+                    &args,
+                )?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
                     let id = int(&r[0])?;
-                    c.exec(
-                        &format!("UPDATE {p}outbox SET lease_until = ?1, claimed_by = ?3 WHERE id = ?2"),
-                        &[(now + LEASE_MS).into(), id.into(), node.into()],
-                    )?;
                     let json = |v: &SqlValue| -> Value {
                         opt_text(v)
                             .and_then(|s| serde_json::from_str(&s).ok())
@@ -417,6 +526,7 @@ impl OrgStore {
                         token: opt_text(&r[7]),
                         server_time: int(&r[8])?,
                         attempts: int(&r[9])?,
+                        values: opt_text(&r[10]).and_then(|s| serde_json::from_str(&s).ok()),
                     });
                 }
                 Ok(out)
@@ -424,56 +534,49 @@ impl OrgStore {
             .await
     }
 
-    /// Records one attempt and moves the event on: delivered, retried at
-    /// `retry_at`, or dead (`retry_at` = `None` after a failure).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn finish_attempt(
-        &self,
-        event_id: i64,
-        attempt: i64,
-        at: i64,
-        status_code: Option<u16>,
-        latency_ms: i64,
-        error: Option<String>,
-        retry_at: Option<i64>,
-    ) -> Result<(), StoreError> {
+    /// Records attempts and moves their events on, in one transaction: each
+    /// is delivered, retried at `retry_at`, or dead (`retry_at` = `None` after
+    /// a failure).
+    pub async fn finish_attempts(&self, done: Vec<Finished>) -> Result<(), StoreError> {
         let p = self.prefix.clone();
         self.db
             .write(move |c| {
-                let ok = error.is_none();
-                let (status, outcome) = match (ok, retry_at) {
-                    (true, _) => ("delivered", "delivered"),
-                    (false, Some(_)) => ("pending", "retry"),
-                    (false, None) => ("dead", "dead"),
-                };
-                c.exec(
-                    &format!(
-                        "INSERT INTO {p}deliveries (event_id, attempt, at, status_code, latency_ms, error, outcome)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (event_id, attempt) DO NOTHING"
-                    ),
-                    &[
-                        event_id.into(),
-                        attempt.into(),
-                        at.into(),
-                        status_code.map(|s| s as i64).into(),
-                        latency_ms.into(),
-                        error.clone().into(),
-                        outcome.into(),
-                    ],
-                )?;
-                c.exec(
-                    &format!(
-                        "UPDATE {p}outbox SET status = ?1, attempts = ?2, next_at = ?3, lease_until = NULL,
-                           last_error = ?4 WHERE id = ?5 AND status = 'pending'"
-                    ),
-                    &[
-                        status.into(),
-                        attempt.into(),
-                        retry_at.unwrap_or(at).into(),
-                        error.into(),
-                        event_id.into(),
-                    ],
-                )?;
+                for f in done {
+                    let ok = f.error.is_none();
+                    let (status, outcome) = match (ok, f.retry_at) {
+                        (true, _) => ("delivered", "delivered"),
+                        (false, Some(_)) => ("pending", "retry"),
+                        (false, None) => ("dead", "dead"),
+                    };
+                    c.exec(
+                        &format!(
+                            "INSERT INTO {p}deliveries (event_id, attempt, at, status_code, latency_ms, error, outcome)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (event_id, attempt) DO NOTHING"
+                        ),
+                        &[
+                            f.event_id.into(),
+                            f.attempt.into(),
+                            f.at.into(),
+                            f.status_code.map(|s| s as i64).into(),
+                            f.latency_ms.into(),
+                            f.error.clone().into(),
+                            outcome.into(),
+                        ],
+                    )?;
+                    c.exec(
+                        &format!(
+                            "UPDATE {p}outbox SET status = ?1, attempts = ?2, next_at = ?3, lease_until = NULL,
+                               last_error = ?4 WHERE id = ?5 AND status = 'pending'"
+                        ),
+                        &[
+                            status.into(),
+                            f.attempt.into(),
+                            f.retry_at.unwrap_or(f.at).into(),
+                            f.error.into(),
+                            f.event_id.into(),
+                        ],
+                    )?;
+                }
                 Ok(())
             })
             .await
@@ -532,6 +635,37 @@ impl OrgStore {
                         })
                     })
                     .collect()
+            })
+            .await
+    }
+
+    /// Deletes up to `limit` finished events with their attempts: delivered
+    /// ones finished before `delivered_before`, dead ones before `dead_before`.
+    /// Returns how many events went.
+    pub async fn prune_events(
+        &self,
+        delivered_before: i64,
+        dead_before: i64,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        let p = self.prefix.clone();
+        self.db
+            .write(move |c| {
+                // `next_at` of a finished event is the time of its last attempt.
+                let old = format!(
+                    "SELECT id FROM {p}outbox
+                     WHERE (status = 'delivered' AND next_at < ?1) OR (status = 'dead' AND next_at < ?2)
+                     LIMIT ?3"
+                );
+                let args = [delivered_before.into(), dead_before.into(), limit.into()];
+                let ids: Vec<SqlValue> = c.rows(&old, &args)?.into_iter().map(|mut r| r.remove(0)).collect();
+                if ids.is_empty() {
+                    return Ok(0);
+                }
+                let marks: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
+                let marks = marks.join(", ");
+                c.exec(&format!("DELETE FROM {p}deliveries WHERE event_id IN ({marks})"), &ids)?;
+                c.exec(&format!("DELETE FROM {p}outbox WHERE id IN ({marks})"), &ids)
             })
             .await
     }

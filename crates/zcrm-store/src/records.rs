@@ -57,7 +57,7 @@ pub struct Saved {
 }
 
 /// A field value as read, with a lookup's resolved display name and module.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Cell {
     pub value: SqlValue,
     pub name: Option<String>,
@@ -593,7 +593,7 @@ impl OrgStore {
                     out.push(true);
                     changes.push(Change { op: Op::Delete, id, fields: Vec::new() });
                 }
-                outbox::enqueue(c, &prefix, &m.api_name, &changes, now, false)?;
+                outbox::enqueue(c, &prefix, &catalog, &m.api_name, &changes, now, false)?;
                 Ok(out)
             })
             .await
@@ -651,7 +651,7 @@ impl OrgStore {
         link: bool,
         ctx: WriteCtx,
     ) -> Result<Vec<bool>, StoreError> {
-        let prefix = self.prefix.clone();
+        let (prefix, catalog) = (self.prefix.clone(), self.catalog.clone());
         self.db
             .write(move |c| {
                 let m = &*child;
@@ -693,7 +693,7 @@ impl OrgStore {
                         changes.push(Change { op: Op::Update, id, fields: vec![f.api_name.clone()] });
                     }
                 }
-                outbox::enqueue(c, &prefix, &m.api_name, &changes, ctx.now, true)?;
+                outbox::enqueue(c, &prefix, &catalog, &m.api_name, &changes, ctx.now, true)?;
                 Ok(out)
             })
             .await
@@ -835,7 +835,7 @@ pub(crate) fn write_rows(
     for (names, rows) in pending {
         insert_many(c, prefix, m, &names, rows)?;
     }
-    outbox::enqueue(c, prefix, &m.api_name, &changes, ctx.now, false)?;
+    outbox::enqueue(c, prefix, catalog, &m.api_name, &changes, ctx.now, false)?;
     Ok(out)
 }
 

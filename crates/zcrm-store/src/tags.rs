@@ -422,7 +422,7 @@ impl OrgStore {
             over_write,
             new_ids,
         } = change;
-        let prefix = self.prefix.clone();
+        let (prefix, catalog) = (self.prefix.clone(), self.catalog.clone());
         self.db
             .write(move |c| {
                 // Resolve the tags once; adding creates names not seen before.
@@ -492,7 +492,7 @@ impl OrgStore {
                     });
                     out.push(Ok(current));
                 }
-                outbox::enqueue(c, &prefix, &m.api_name, &changes, ctx.now, false)?;
+                outbox::enqueue(c, &prefix, &catalog, &m.api_name, &changes, ctx.now, false)?;
                 Ok(Ok(out))
             })
             .await

@@ -293,6 +293,11 @@ impl Module {
             .map(|&i| &self.fields[i])
     }
 
+    /// Position of a field in `fields`, by API name (any case).
+    pub fn field_index(&self, api_name: &str) -> Option<usize> {
+        self.by_name.get(&api_name.to_ascii_lowercase()).copied()
+    }
+
     /// Table name of this module's records; derived from metadata, never from a request.
     pub fn table(&self) -> String {
         format!("m_{}", self.api_name.to_ascii_lowercase())

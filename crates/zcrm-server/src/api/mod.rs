@@ -12,7 +12,7 @@ mod metadata;
 mod notifications;
 mod oauth;
 mod params;
-mod records;
+pub(crate) mod records;
 mod recycle_bin;
 mod related;
 mod search;
@@ -219,7 +219,9 @@ async fn deliveries(
     let limit = params::int_param(&q, "limit", 200, 10_000)? as i64;
     let wanted = q.get("event_id").filter(|s| !s.is_empty());
     let mut out = Vec::new();
+    let mut pending = 0;
     for org in app.open_orgs() {
+        pending += org.store.pending_events().await?;
         let event = match wanted {
             None => None,
             Some(w) => match w.split_once('-') {
@@ -236,5 +238,8 @@ async fn deliveries(
     }
     out.sort_by(|a, b| b["at"].as_i64().cmp(&a["at"].as_i64()));
     out.truncate(limit as usize);
-    Ok(json_response(200, &serde_json::json!({"deliveries": out})))
+    Ok(json_response(
+        200,
+        &serde_json::json!({"deliveries": out, "pending_events": pending}),
+    ))
 }

@@ -5,6 +5,7 @@ use super::users_org::no_content;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, raw_json_response, HttpResult};
 use crate::service::records::{check_record, Mode};
+use crate::state::OrgCtx;
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
@@ -37,8 +38,8 @@ fn user_ref(caller: &Caller, id: i64, with_email: bool) -> Value {
 }
 
 /// Appends a user lookup: `{"name","id"}`, with `email` for Owner as Zoho does.
-fn write_user(out: &mut String, caller: &Caller, id: i64, with_email: bool) {
-    let found = caller.org.with_user(id, |u| {
+fn write_user(out: &mut String, org: &OrgCtx, id: i64, with_email: bool) {
+    let found = org.with_user(id, |u| {
         out.push_str("{\"name\":");
         write_json_str(out, &u.full_name());
         let _ = write!(out, ",\"id\":\"{}\"", u.id);
@@ -60,15 +61,15 @@ const FULL_RECORD_META: &str = r#""$approved":true,"$approval_state":"approved",
 /// A stored row as Zoho's record JSON text, with `fields` (indices into the
 /// module's fields). Written directly: building `serde_json::Value`s was most
 /// of the cost of a record GET.
-pub(super) fn render_row(
-    caller: &Caller,
+pub(crate) fn render_row(
+    org: &OrgCtx,
     m: &Module,
     fields: &[usize],
     row: &Row,
     full: bool,
 ) -> String {
-    let catalog = caller.org.store.catalog();
-    let tz = caller.org.tz;
+    let catalog = org.store.catalog();
+    let tz = org.tz;
     let mut out = String::with_capacity(64 + fields.len() * 24);
     let mut se_module: Option<&str> = None;
     out.push('{');
@@ -78,7 +79,7 @@ pub(super) fn render_row(
         out.push(':');
         if f.is_user() {
             match cell.value.as_i64() {
-                Some(id) => write_user(&mut out, caller, id, f.api_name == "Owner"),
+                Some(id) => write_user(&mut out, org, id, f.api_name == "Owner"),
                 None => out.push_str("null"),
             }
         } else if f.is_lookup() {
@@ -117,7 +118,7 @@ pub(super) fn render_row(
     if full {
         out.push_str(FULL_RECORD_META);
         out.push_str(",\"$currency_symbol\":");
-        write_json_str(&mut out, &caller.org.org.currency_symbol);
+        write_json_str(&mut out, &org.org.currency_symbol);
         if m.api_name == "Leads" {
             let converted = fields.iter().zip(&row.cells).any(|(&i, c)| {
                 m.fields[i].api_name == "Converted__s" && c.value.as_i64() == Some(1)
@@ -369,7 +370,7 @@ pub async fn list_page(
     });
     let data: Vec<String> = rows
         .iter()
-        .map(|r| render_row(&caller, &m, &fields, r, false))
+        .map(|r| render_row(&caller.org, &m, &fields, r, false))
         .collect();
     Ok(raw_json_response(
         200,
@@ -427,7 +428,7 @@ pub async fn get_one(
     let Some(row) = caller.org.store.get(&m, id, &fields).await? else {
         return Ok(no_content());
     };
-    let mut rec = render_row(&caller, &m, &fields, &row, full);
+    let mut rec = render_row(&caller.org, &m, &fields, &row, full);
     if full && m.api_name == "Leads" {
         if let Some(d) = caller.org.store.conversion(id).await? {
             // A converted lead names what it became, as Zoho's `$converted_detail`.

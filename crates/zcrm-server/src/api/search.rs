@@ -185,7 +185,7 @@ pub async fn search(
     let more = more && offset + per_page < MAX_REACH;
     let data: Vec<String> = rows
         .iter()
-        .map(|r| render_row(&caller, &m, &fields, r, false))
+        .map(|r| render_row(&caller.org, &m, &fields, r, false))
         .collect();
     Ok(raw_json_response(
         200,
