@@ -23,7 +23,6 @@ from zohocrmsdk.src.com.zoho.crm.api.util import Choice, StreamWrapper
 
 from sdkutil import obj, value, assert_id, create_leads, get_record, poll, read_stream
 
-pytestmark = pytest.mark.xfail(strict=True, reason="waits on issue 7")
 
 
 def unzip_single_csv(data):

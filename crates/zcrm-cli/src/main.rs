@@ -67,6 +67,15 @@ struct ServeArgs {
     /// address (a local sandbox), false otherwise.
     #[arg(long, env = "ZCRM_ALLOW_PRIVATE_WEBHOOKS", num_args = 0..=1, default_missing_value = "true")]
     allow_private_webhooks: Option<bool>,
+    /// Bulk jobs (read, or write) an org may have unfinished at once.
+    #[arg(long, env = "ZCRM_BULK_CONCURRENT_JOBS", default_value_t = 10)]
+    bulk_concurrent_jobs: i64,
+    /// Bulk jobs (read, or write) an org may create in 24 hours.
+    #[arg(long, env = "ZCRM_BULK_JOBS_PER_DAY", default_value_t = 1000)]
+    bulk_jobs_per_day: i64,
+    /// Most data rows in one bulk-write CSV (Zoho's limit is 25,000).
+    #[arg(long, env = "ZCRM_BULK_WRITE_MAX_ROWS", default_value_t = 25000)]
+    bulk_write_max_rows: i64,
 }
 
 /// Where the data lives; the same flags for `serve` and every `admin` command.
@@ -222,6 +231,11 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         admin_email: a.admin_email,
         test_clock: a.test_clock,
         allow_private_webhooks: a.allow_private_webhooks,
+        bulk: zcrm_server::BulkConfig {
+            concurrent_jobs: a.bulk_concurrent_jobs,
+            jobs_per_day: a.bulk_jobs_per_day,
+            write_max_rows: a.bulk_write_max_rows,
+        },
     };
     let (server, first) = Server::bind(config).await?;
     let url = server.app.public_url.clone();

@@ -76,6 +76,13 @@ ops! {
     "PUT" "/crm/v8/actions/watch" => Scope("ZohoCRM.notifications.UPDATE"), 1..1;
     "PATCH" "/crm/v8/actions/watch" => Scope("ZohoCRM.notifications.UPDATE"), 1..1;
     "DELETE" "/crm/v8/actions/watch" => Scope("ZohoCRM.notifications.DELETE"), 1..1;
+    "POST" "/crm/v8/upload" => Scope("ZohoFiles.files.ALL"), 1..1;
+    "POST" "/crm/bulk/v8/write" => Scope("ZohoCRM.bulk.CREATE"), 500..500;
+    "GET" "/crm/bulk/v8/write/:job_id" => Scope("ZohoCRM.bulk.CREATE"), 1..1;
+    "GET" "/crm/bulk/v8/write/:job_id/result" => Scope("ZohoCRM.bulk.CREATE"), 1..1;
+    "POST" "/crm/bulk/v8/read" => Scope("ZohoCRM.bulk.READ"), 50..50;
+    "GET" "/crm/bulk/v8/read/:job_id" => Scope("ZohoCRM.bulk.READ"), 1..1;
+    "GET" "/crm/bulk/v8/read/:job_id/result" => Scope("ZohoCRM.bulk.READ"), 1..1;
     "GET" "/crm/v8/:module" => Module(Op::Read), 1..1;
     "POST" "/crm/v8/:module" => Module(Op::Create), 1..1;
     "PUT" "/crm/v8/:module" => Module(Op::Update), 1..1;

@@ -6,6 +6,7 @@
 mod api;
 mod api_table;
 mod auth;
+mod bulk;
 mod error;
 pub mod notify;
 mod service;
@@ -13,7 +14,7 @@ mod state;
 mod token_cache;
 mod workers;
 
-pub use state::{App, Config};
+pub use state::{App, BulkConfig, Config};
 
 use axum::Router;
 use std::future::Future;
@@ -51,12 +52,14 @@ impl Server {
     ) -> anyhow::Result<()> {
         let router: Router = api::router(self.app.clone());
         let sweeper = tokio::spawn(workers::sweep(self.app.clone()));
+        let bulk = tokio::spawn(bulk::sweep(self.app.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let dispatcher = tokio::spawn(notify::run(self.app.clone(), stopped));
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        bulk.abort();
         let _ = stop.send(true);
         let _ = dispatcher.await;
         served?;

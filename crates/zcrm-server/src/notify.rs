@@ -146,6 +146,21 @@ impl Resolve for GuardedResolver {
     }
 }
 
+/// An HTTP client for callbacks to URLs clients gave: no redirects, short
+/// timeouts, and host names that resolve to private addresses refused
+/// (unless `allow_private`).
+pub fn guarded_client(allow_private: bool, agent: &str) -> Option<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+        .user_agent(agent)
+        .build()
+        .map_err(|e| tracing::error!("cannot build the HTTP client: {e}"))
+        .ok()
+}
+
 /// The callback body, as Zoho sends it (D8 notifications/overview). With
 /// `return_affected_field_values`, `affected_values` carries each updated
 /// record's changed fields as they were committed, rendered as a record GET

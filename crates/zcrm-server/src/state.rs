@@ -40,6 +40,29 @@ pub struct Config {
     /// Lets webhooks reach private, loopback and link-local addresses; `None`:
     /// only when this server itself listens on loopback alone (a local sandbox).
     pub allow_private_webhooks: Option<bool>,
+    /// Bulk read/write job limits.
+    pub bulk: BulkConfig,
+}
+
+/// Limits of bulk jobs, per org and kind of job (read or write).
+#[derive(Debug, Clone, Copy)]
+pub struct BulkConfig {
+    /// Jobs not finished at once; more are refused until one ends.
+    pub concurrent_jobs: i64,
+    /// Jobs created in any 24 hours.
+    pub jobs_per_day: i64,
+    /// Data rows in one bulk-write file (Zoho: 25,000).
+    pub write_max_rows: i64,
+}
+
+impl Default for BulkConfig {
+    fn default() -> Self {
+        BulkConfig {
+            concurrent_jobs: 10,
+            jobs_per_day: 1_000,
+            write_max_rows: 25_000,
+        }
+    }
 }
 
 /// Printed once, when the data dir was empty.
@@ -99,6 +122,8 @@ pub struct App {
     /// Woken after every API write so this node's events go out at once
     /// (the dispatcher also polls, for retries and other nodes' writes).
     pub outbox_wake: tokio::sync::Notify,
+    /// Woken when a bulk job is created or its callback becomes due.
+    pub bulk_wake: tokio::sync::Notify,
     orgs: Mutex<HashMap<i64, Arc<OrgCtx>>>,
 }
 
@@ -160,6 +185,7 @@ impl App {
         let app = App {
             allow_private_webhooks,
             outbox_wake: tokio::sync::Notify::new(),
+            bulk_wake: tokio::sync::Notify::new(),
             config,
             public_url,
             control,

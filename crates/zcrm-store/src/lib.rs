@@ -2,6 +2,7 @@
 //! record tables, one typed column per field.
 
 pub mod attachments;
+pub mod bulk;
 pub mod control;
 pub mod convert;
 pub mod db;

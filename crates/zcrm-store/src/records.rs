@@ -416,67 +416,7 @@ impl OrgStore {
         let catalog = self.catalog.clone();
         let prefix = self.prefix.clone();
         self.db
-            .write(move |c| {
-                let m = &*module;
-                // Without unique fields nothing can refuse an insert once its row
-                // is checked, so new rows with the same columns go in together.
-                let batch = !m.fields.iter().any(|f| f.unique);
-                let mut pending: Vec<PendingInserts> = Vec::new();
-                let mut out: Vec<Result<Saved, ApiError>> = Vec::with_capacity(rows.len());
-                let mut changes = Vec::new();
-                for (row, new_id) in rows.into_iter().zip(new_ids) {
-                    let row = match row {
-                        Ok(r) => r,
-                        Err(e) => {
-                            out.push(Err(e));
-                            continue;
-                        }
-                    };
-                    out.push(match row.id {
-                        None if !row.upsert_on.is_empty() => {
-                            upsert_one(c, &prefix, &catalog, m, &row, &ctx, new_id)?
-                        }
-                        None if batch => match insert_columns(c, &prefix, &catalog, m, &row, &ctx)?
-                        {
-                            Ok(cols) => {
-                                let (names, vals): (Vec<String>, Vec<SqlValue>) =
-                                    cols.into_iter().unzip();
-                                match pending.iter_mut().find(|(n, _)| *n == names) {
-                                    Some((_, rows)) => rows.push((new_id, vals)),
-                                    None => pending.push((names, vec![(new_id, vals)])),
-                                }
-                                Ok(saved(new_id, &ctx))
-                            }
-                            Err(e) => Err(e),
-                        },
-                        None => insert_one(c, &prefix, &catalog, m, &row, &ctx, new_id)?,
-                        Some(id) => update_one(c, &prefix, &catalog, m, &row, &ctx, id)?,
-                    });
-                    if let Some(Ok(s)) = out.last() {
-                        let inserted = match &s.upserted {
-                            Some(u) => u.inserted,
-                            None => row.id.is_none(),
-                        };
-                        changes.push(Change {
-                            op: if inserted { Op::Insert } else { Op::Update },
-                            id: s.id,
-                            fields: if inserted {
-                                Vec::new()
-                            } else {
-                                row.values
-                                    .iter()
-                                    .map(|(i, _)| m.fields[*i].api_name.clone())
-                                    .collect()
-                            },
-                        });
-                    }
-                }
-                for (names, rows) in pending {
-                    insert_many(c, &prefix, m, &names, rows)?;
-                }
-                outbox::enqueue(c, &prefix, &catalog, &m.api_name, &changes, ctx.now, false)?;
-                Ok(out)
-            })
+            .write(move |c| write_rows(c, &prefix, &catalog, &module, rows, &ctx, new_ids))
             .await
     }
 
@@ -834,6 +774,76 @@ impl OrgStore {
             })
             .await
     }
+}
+
+/// Inserts or updates rows inside the caller's transaction, with their
+/// notification events; per-row outcomes in input order.
+pub(crate) fn write_rows(
+    c: &mut dyn Conn,
+    prefix: &str,
+    catalog: &Catalog,
+    module: &Module,
+    rows: Vec<Result<WriteRow, ApiError>>,
+    ctx: &WriteCtx,
+    new_ids: Vec<i64>,
+) -> Result<Vec<Result<Saved, ApiError>>, StoreError> {
+    let m = module;
+    // Without unique fields nothing can refuse an insert once its row
+    // is checked, so new rows with the same columns go in together.
+    let batch = !m.fields.iter().any(|f| f.unique);
+    let mut pending: Vec<PendingInserts> = Vec::new();
+    let mut out: Vec<Result<Saved, ApiError>> = Vec::with_capacity(rows.len());
+    let mut changes = Vec::new();
+    for (row, new_id) in rows.into_iter().zip(new_ids) {
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
+        };
+        out.push(match row.id {
+            None if !row.upsert_on.is_empty() => {
+                upsert_one(c, prefix, catalog, m, &row, ctx, new_id)?
+            }
+            None if batch => match insert_columns(c, prefix, catalog, m, &row, ctx)? {
+                Ok(cols) => {
+                    let (names, vals): (Vec<String>, Vec<SqlValue>) = cols.into_iter().unzip();
+                    match pending.iter_mut().find(|(n, _)| *n == names) {
+                        Some((_, rows)) => rows.push((new_id, vals)),
+                        None => pending.push((names, vec![(new_id, vals)])),
+                    }
+                    Ok(saved(new_id, ctx))
+                }
+                Err(e) => Err(e),
+            },
+            None => insert_one(c, prefix, catalog, m, &row, ctx, new_id)?,
+            Some(id) => update_one(c, prefix, catalog, m, &row, ctx, id)?,
+        });
+        if let Some(Ok(s)) = out.last() {
+            let inserted = match &s.upserted {
+                Some(u) => u.inserted,
+                None => row.id.is_none(),
+            };
+            changes.push(Change {
+                op: if inserted { Op::Insert } else { Op::Update },
+                id: s.id,
+                fields: if inserted {
+                    Vec::new()
+                } else {
+                    row.values
+                        .iter()
+                        .map(|(i, _)| m.fields[*i].api_name.clone())
+                        .collect()
+                },
+            });
+        }
+    }
+    for (names, rows) in pending {
+        insert_many(c, prefix, m, &names, rows)?;
+    }
+    outbox::enqueue(c, prefix, catalog, &m.api_name, &changes, ctx.now, false)?;
+    Ok(out)
 }
 
 /// The columns of a new record, system fields included; or the row's error.

@@ -141,6 +141,7 @@ pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), 
     ))?;
     crate::outbox::migrate(c, &prefix)?;
     crate::links::migrate(c, &prefix)?;
+    crate::bulk::migrate(c, &prefix)?;
     for m in catalog.modules() {
         let table = m.table();
         let cols = columns(d, m);

@@ -2,6 +2,8 @@
 //! the calls a Zoho integration makes against it.
 #![allow(dead_code)]
 
+pub mod bulk;
+
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};

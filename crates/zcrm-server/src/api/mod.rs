@@ -4,6 +4,7 @@ mod apis;
 mod attachments;
 mod composite;
 mod composite_ref;
+mod bulk;
 mod consent;
 mod convert;
 mod coql;
@@ -20,6 +21,8 @@ mod related;
 mod search;
 mod tags;
 mod users_org;
+
+pub(crate) use bulk::{bulk_criteria, bulk_job_json};
 
 use crate::auth;
 use crate::error::{json_response, HttpError};
@@ -73,6 +76,16 @@ pub fn router(app: Arc<App>) -> Router {
                 .patch(notifications::patch)
                 .delete(notifications::disable),
         )
+        .route(
+            "/crm/v8/upload",
+            post(bulk::upload).layer(DefaultBodyLimit::max(bulk::UPLOAD_BODY_LIMIT)),
+        )
+        .route("/crm/bulk/v8/write", post(bulk::create_write))
+        .route("/crm/bulk/v8/write/:job_id", get(bulk::get_write))
+        .route("/crm/bulk/v8/write/:job_id/result", get(bulk::write_result))
+        .route("/crm/bulk/v8/read", post(bulk::create_read))
+        .route("/crm/bulk/v8/read/:job_id", get(bulk::get_read))
+        .route("/crm/bulk/v8/read/:job_id/result", get(bulk::read_result))
         .route(
             "/crm/v8/:module",
             get(records::list)
