@@ -7,6 +7,7 @@ mod api;
 mod api_table;
 mod auth;
 mod error;
+pub mod limits;
 pub mod notify;
 mod service;
 mod state;
@@ -53,10 +54,13 @@ impl Server {
         let sweeper = tokio::spawn(workers::sweep(self.app.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let dispatcher = tokio::spawn(notify::run(self.app.clone(), stopped));
+        let limiter = tokio::spawn(limits::run(self.app.clone()));
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        limiter.abort();
+        limits::flush(&self.app).await;
         let _ = stop.send(true);
         let _ = dispatcher.await;
         served?;

@@ -6,6 +6,7 @@ pub mod control;
 pub mod convert;
 pub mod db;
 pub mod files;
+pub mod limits;
 pub mod mass_update;
 pub mod outbox;
 pub mod password;

@@ -518,6 +518,7 @@ pub(crate) async fn write(
 pub async fn create(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
+    budget: Option<Extension<crate::limits::Budget>>,
     body: Bytes,
 ) -> HttpResult<Response> {
     if !m.creatable {
@@ -527,6 +528,7 @@ pub async fn create(
     }
     let body = json_body(&body)?;
     let data = data_array(&body, MAX_RECORDS)?;
+    crate::limits::large_write(&budget, data.len())?;
     let now = caller.app.now();
     let rows = data
         .iter()
@@ -542,10 +544,12 @@ pub async fn create(
 pub async fn upsert(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
+    budget: Option<Extension<crate::limits::Budget>>,
     body: Bytes,
 ) -> HttpResult<Response> {
     let body = json_body(&body)?;
     let data = data_array(&body, MAX_RECORDS)?;
+    crate::limits::large_write(&budget, data.len())?;
     let allowed: Vec<usize> = m
         .fields
         .iter()
@@ -675,10 +679,12 @@ pub async fn clone_record(
 pub async fn update_many(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
+    budget: Option<Extension<crate::limits::Budget>>,
     body: Bytes,
 ) -> HttpResult<Response> {
     let body = json_body(&body)?;
     let data = data_array(&body, MAX_RECORDS)?;
+    crate::limits::large_write(&budget, data.len())?;
     let now = caller.app.now();
     let rows = data
         .iter()
