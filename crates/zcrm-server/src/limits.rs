@@ -18,7 +18,7 @@
 //! back within `LEASE_MS`. A crash loses at most an unspent block, counted
 //! as spent (never in the caller's favour).
 
-use crate::api_table::Operation;
+use crate::api_table::{Operation, OPERATIONS};
 use crate::state::App;
 use axum::http::{HeaderMap, HeaderValue};
 use std::collections::HashMap;
@@ -114,10 +114,37 @@ impl Effective {
     }
 }
 
-#[derive(Default)]
+/// One app (OAuth client) of the org on this node: its slots in use and its
+/// counts per operation of `api_table` since the last flush.
 struct Slots {
     all: AtomicU32,
     heavy: AtomicU32,
+    counters: Box<[Counter]>,
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Slots {
+            all: AtomicU32::new(0),
+            heavy: AtomicU32::new(0),
+            counters: OPERATIONS.iter().map(|_| Counter::default()).collect(),
+        }
+    }
+}
+
+/// The operation's place in `api_table::OPERATIONS`.
+fn op_index(op: &'static Operation) -> usize {
+    let base = OPERATIONS.as_ptr() as usize;
+    let at = op as *const Operation as usize;
+    let i = at.wrapping_sub(base) / std::mem::size_of::<Operation>();
+    if i < OPERATIONS.len() && std::ptr::eq(&OPERATIONS[i], op) {
+        i
+    } else {
+        OPERATIONS
+            .iter()
+            .position(|o| std::ptr::eq(o, op))
+            .unwrap_or(0)
+    }
 }
 
 /// Holds a concurrency slot; dropping it (the call ended, failed, or its
@@ -150,22 +177,6 @@ fn take_slot(slots: &Arc<Slots>, heavy: bool, cap: i64) -> Option<SlotGuard> {
     })
 }
 
-/// An operation of `api_table`, by identity.
-#[derive(Clone, Copy)]
-struct OpKey(&'static Operation);
-
-impl PartialEq for OpKey {
-    fn eq(&self, o: &Self) -> bool {
-        std::ptr::eq(self.0, o.0)
-    }
-}
-impl Eq for OpKey {}
-impl std::hash::Hash for OpKey {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        (self.0 as *const Operation as usize).hash(h)
-    }
-}
-
 #[derive(Default)]
 struct Counter {
     calls: AtomicI64,
@@ -191,7 +202,6 @@ pub struct OrgLimiter {
     room: AtomicI64,
     refill: tokio::sync::Mutex<()>,
     slots: RwLock<HashMap<Arc<str>, Arc<Slots>>>,
-    counters: RwLock<HashMap<(OpKey, Arc<str>), Arc<Counter>>>,
 }
 
 /// Why a call was refused.
@@ -228,7 +238,6 @@ impl OrgLimiter {
             room: AtomicI64::new(0),
             refill: tokio::sync::Mutex::new(()),
             slots: RwLock::new(HashMap::new()),
-            counters: RwLock::new(HashMap::new()),
         }
     }
 
@@ -261,15 +270,8 @@ impl OrgLimiter {
         m.entry(client.clone()).or_default().clone()
     }
 
-    fn count(&self, api: &'static Operation, client: &Arc<str>, credits: i64, refused: bool) {
-        let key = (OpKey(api), client.clone());
-        let c = match self.counters.read().ok().and_then(|m| m.get(&key).cloned()) {
-            Some(c) => c,
-            None => {
-                let mut m = self.counters.write().unwrap_or_else(|p| p.into_inner());
-                m.entry(key).or_default().clone()
-            }
-        };
+    fn count(slots: &Slots, api: &'static Operation, credits: i64, refused: bool) {
+        let c = &slots.counters[op_index(api)];
         if refused {
             c.refused.fetch_add(1, SeqCst);
         } else {
@@ -448,38 +450,45 @@ impl OrgLimiter {
     }
 
     fn take_counts(&self, minute: i64) -> Vec<UsageDelta> {
-        let m = match self.counters.read() {
+        let m = match self.slots.read() {
             Ok(m) => m,
             Err(_) => return Vec::new(),
         };
         let mut out = Vec::new();
-        for ((OpKey(api), client), c) in m.iter() {
-            let (calls, credits, refused) = (
-                c.calls.swap(0, SeqCst),
-                c.credits.swap(0, SeqCst),
-                c.refused.swap(0, SeqCst),
-            );
-            if calls + credits + refused > 0 {
-                out.push(UsageDelta {
-                    org_id: self.org_id,
-                    minute,
-                    api: format!("{} {}", api.method, api.route),
-                    client_id: client.to_string(),
-                    calls,
-                    credits,
-                    refused,
-                });
+        for (client, slots) in m.iter() {
+            for (op, c) in OPERATIONS.iter().zip(slots.counters.iter()) {
+                let (calls, credits, refused) = (
+                    c.calls.swap(0, SeqCst),
+                    c.credits.swap(0, SeqCst),
+                    c.refused.swap(0, SeqCst),
+                );
+                if calls + credits + refused > 0 {
+                    out.push(UsageDelta {
+                        org_id: self.org_id,
+                        minute,
+                        api: format!("{} {}", op.method, op.route),
+                        client_id: client.to_string(),
+                        calls,
+                        credits,
+                        refused,
+                    });
+                }
             }
         }
         out
     }
 
     fn put_back(&self, rows: &[UsageDelta]) {
-        if let Ok(m) = self.counters.read() {
+        if let Ok(m) = self.slots.read() {
             for r in rows {
-                if let Some((_, c)) = m.iter().find(|((OpKey(a), cl), _)| {
-                    format!("{} {}", a.method, a.route) == r.api && &**cl == r.client_id
-                }) {
+                let Some(slots) = m.get(r.client_id.as_str()) else {
+                    continue;
+                };
+                if let Some((_, c)) = OPERATIONS
+                    .iter()
+                    .zip(slots.counters.iter())
+                    .find(|(o, _)| format!("{} {}", o.method, o.route) == r.api)
+                {
                     c.calls.fetch_add(r.calls, SeqCst);
                     c.credits.fetch_add(r.credits, SeqCst);
                     c.refused.fetch_add(r.refused, SeqCst);
@@ -603,16 +612,13 @@ pub struct Admission {
     budget: Budget,
     _slot: SlotGuard,
     api: &'static Operation,
-    client: Arc<str>,
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
         let b = &self.budget.0;
         let refused = b.refused.load(SeqCst);
-        b.limiter
-            .limits
-            .count(self.api, &self.client, self.budget.charged(), refused);
+        OrgLimiter::count(&b.slots, self.api, self.budget.charged(), refused);
     }
 }
 
@@ -635,7 +641,7 @@ pub async fn admit(
         let mut h = HeaderMap::new();
         lim.headers(&mut h, now);
         h.insert("retry-after", HeaderValue::from(r.retry_after));
-        lim.count(api, client, 0, true);
+        OrgLimiter::count(&slots, api, 0, true);
         Box::new((r, h))
     };
     let Some(slot) = take_slot(&slots, false, eff.concurrency) else {
@@ -664,7 +670,6 @@ pub async fn admit(
         })),
         _slot: slot,
         api,
-        client: client.clone(),
     }))
 }
 
