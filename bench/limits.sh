@@ -7,14 +7,15 @@
 # server), `rounds` times each; the health endpoint is the same-run baseline. "On" is the full
 # accounting path (concurrency slots, credits charged from a reserved block, usage counters,
 # headers) with an allowance large enough that no call is refused.
-# zcrm pinned to core 0, wrk to core 1. Prints Markdown tables (medians over the rounds).
+# Rounds alternate which mode goes first. zcrm pinned to core 0, wrk to core 1. Prints Markdown
+# tables and the median of the per-round on/off ratios.
 #   BENCH_BACKENDS="sqlite pg"   which setups to run (default both)
 #   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/test   admin URL to create databases from
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DUR=${1:-10s}
+DUR=${1:-5s}
 CONNS=${2:-16}
-ROUNDS=${3:-3}
+ROUNDS=${3:-7}
 BACKENDS=${BENCH_BACKENDS:-"sqlite pg"}
 PG_ADMIN=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
@@ -68,11 +69,15 @@ run_setup() {
   "$BIN" admin org set "${store[@]}" --credits 1000000000 >/dev/null
   local H off=() on=() offrow onrow
   read -r -a H < <(measure /__zcrm/health "$port")
-  for _ in $(seq "$ROUNDS"); do
-    "$BIN" admin org set "${store[@]}" --limits off >/dev/null; sleep 1.5
-    offrow=$(measure bench/get.lua "$port"); off+=("$offrow")
-    "$BIN" admin org set "${store[@]}" --limits on >/dev/null; sleep 1.5
-    onrow=$(measure bench/get.lua "$port"); on+=("$onrow")
+  for r in $(seq "$ROUNDS"); do
+    # Alternate which goes first, so drift in the machine's load hits both alike.
+    local order="off on"
+    [ $((r % 2)) = 0 ] && order="on off"
+    for mode in $order; do
+      "$BIN" admin org set "${store[@]}" --limits "$mode" >/dev/null; sleep 1.5
+      if [ "$mode" = off ]; then offrow=$(measure bench/get.lua "$port"); off+=("$offrow")
+      else onrow=$(measure bench/get.lua "$port"); on+=("$onrow"); fi
+    done
   done
   local offm onm
   offm=$(printf '%s\n' "${off[@]}" | awk '{print $1}' | median)
@@ -92,8 +97,13 @@ run_setup() {
     echo "| GET record, limits on, round $i | ${b[0]} | ${b[1]} | ${b[2]} | ${b[3]} | $(python3 -c "print(f'{${b[0]}/${H[0]}:.2f}')") |"
     i=$((i + 1))
   done
+  local ratios=()
+  for k in $(seq 0 $((ROUNDS - 1))); do
+    read -r -a a <<< "${off[$k]}"; read -r -a b <<< "${on[$k]}"
+    ratios+=("$(python3 -c "print(f'{${b[0]}/${a[0]}:.3f}')")")
+  done
   echo
-  echo "Median GET req/s: limits off $offm, limits on $onm; **on / off = $(python3 -c "print(f'{$onm/$offm:.3f}')")**."
+  echo "Median GET req/s: limits off $offm, limits on $onm (on / off of the medians $(python3 -c "print(f'{$onm/$offm:.3f}')")); per round on / off: ${ratios[*]}; **median of the per-round ratios $(printf '%s\n' "${ratios[@]}" | median)**."
   curl -s "http://127.0.0.1:$port/crm/v8/Leads/$(head -1 "$ZCRM_BENCH_IDS")" -D - -o /dev/null \
     -H "Authorization: Zoho-oauthtoken $ZCRM_BENCH_TOKEN" | grep -i '^x-ratelimit' >&2 || true
   kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""

@@ -257,6 +257,9 @@ impl OrgLimiter {
         self.enabled.store(eff.settings.enabled, SeqCst);
         self.allowance.store(eff.credits, SeqCst);
         self.recheck_at.store(0, SeqCst);
+        // A block reserved under the old allowance is not spent under the new
+        // one: the next call gives it back and reserves afresh.
+        self.lease_expires.store(0, SeqCst);
         if let Ok(mut e) = self.eff.write() {
             *e = Arc::new(eff);
         }
@@ -393,13 +396,7 @@ impl OrgLimiter {
 
     /// Credits spent in the window as this node knows it (its unspent block not counted).
     fn spent(&self) -> i64 {
-        let lease = self.lease.load(SeqCst);
-        let unspent = if self.lease_expires.load(SeqCst) > 0 {
-            left_of(lease)
-        } else {
-            0
-        };
-        (self.used.load(SeqCst) - unspent).max(0)
+        (self.used.load(SeqCst) - left_of(self.lease.load(SeqCst))).max(0)
     }
 
     /// Adds the limit headers to a response.
