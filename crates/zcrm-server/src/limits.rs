@@ -200,8 +200,22 @@ pub struct OrgLimiter {
     oldest: AtomicI64,
     recheck_at: AtomicI64,
     room: AtomicI64,
+    /// Size of the last block reserved.
+    block: AtomicI64,
+    /// The next block, reserved in the background before the current one
+    /// runs out or expires, so calls rarely wait for the database.
+    next: Mutex<Option<Lease>>,
+    prefetching: AtomicBool,
     refill: tokio::sync::Mutex<()>,
     slots: RwLock<HashMap<Arc<str>, Arc<Slots>>>,
+}
+
+/// A reserved block not yet in use.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    minute: i64,
+    expires: i64,
+    amount: i64,
 }
 
 /// Why a call was refused.
@@ -236,6 +250,9 @@ impl OrgLimiter {
             oldest: AtomicI64::new(i64::MIN),
             recheck_at: AtomicI64::new(0),
             room: AtomicI64::new(0),
+            block: AtomicI64::new(0),
+            next: Mutex::new(None),
+            prefetching: AtomicBool::new(false),
             refill: tokio::sync::Mutex::new(()),
             slots: RwLock::new(HashMap::new()),
         }
@@ -260,6 +277,11 @@ impl OrgLimiter {
         // A block reserved under the old allowance is not spent under the new
         // one: the next call gives it back and reserves afresh.
         self.lease_expires.store(0, SeqCst);
+        if let Ok(mut n) = self.next.lock() {
+            if let Some(l) = n.as_mut() {
+                l.expires = 0;
+            }
+        }
         if let Ok(mut e) = self.eff.write() {
             *e = Arc::new(eff);
         }
@@ -299,61 +321,6 @@ impl OrgLimiter {
                 Err(v) => cur = v,
             }
         }
-    }
-
-    /// Charges `cost` credits; `(generation, minute)` of the block it came from.
-    async fn charge(&self, app: &App, cost: i64, now: i64) -> Result<(u64, i64), Refusal> {
-        if cost <= 0 {
-            return Ok((u64::MAX, 0));
-        }
-        if let Some(g) = self.try_take(cost, now) {
-            return Ok((g, self.lease_minute.load(SeqCst)));
-        }
-        let _one = self.refill.lock().await;
-        if let Some(g) = self.try_take(cost, now) {
-            return Ok((g, self.lease_minute.load(SeqCst)));
-        }
-        if now < self.recheck_at.load(SeqCst) && cost > self.room.load(SeqCst) {
-            return Err(too_many(CREDITS_MSG, self.retry_after_secs(now)));
-        }
-        let allowance = self.allowance.load(SeqCst);
-        let old = self
-            .lease
-            .swap(pack(gen_of(self.lease.load(SeqCst)) + 1, 0), SeqCst);
-        let gen = (gen_of(old) + 1) & (u64::MAX >> GEN_SHIFT);
-        let unspent = left_of(old);
-        let refund = (unspent > 0).then(|| (self.lease_minute.load(SeqCst), unspent));
-        let estimate = allowance - self.used.load(SeqCst) + unspent;
-        let want = (estimate / 8).clamp(cost, MAX_BLOCK.max(cost));
-        let r = app
-            .control
-            .reserve_credits(
-                self.org_id,
-                store::minute(now),
-                store::window_floor(now),
-                refund,
-                cost,
-                want,
-                allowance,
-            )
-            .await
-            .map_err(|e| Refusal {
-                error: e.into(),
-                retry_after: 1,
-            })?;
-        self.used.store(r.used, SeqCst);
-        self.oldest
-            .store(r.oldest_minute.unwrap_or(i64::MIN), SeqCst);
-        if r.granted == 0 {
-            self.room.store((allowance - r.used).max(0), SeqCst);
-            self.recheck_at.store(now + RECHECK_MS, SeqCst);
-            return Err(too_many(CREDITS_MSG, self.retry_after_secs(now)));
-        }
-        let minute = store::minute(now);
-        self.lease_minute.store(minute, SeqCst);
-        self.lease_expires.store(now + LEASE_MS, SeqCst);
-        self.lease.store(pack(gen, r.granted - cost), SeqCst);
-        Ok((gen, minute))
     }
 
     /// Gives back credits of a call that was refused after being charged.
@@ -396,7 +363,13 @@ impl OrgLimiter {
 
     /// Credits spent in the window as this node knows it (its unspent block not counted).
     fn spent(&self) -> i64 {
-        (self.used.load(SeqCst) - left_of(self.lease.load(SeqCst))).max(0)
+        let next = self
+            .next
+            .lock()
+            .ok()
+            .and_then(|n| n.map(|l| l.amount))
+            .unwrap_or(0);
+        (self.used.load(SeqCst) - left_of(self.lease.load(SeqCst)) - next).max(0)
     }
 
     /// Adds the limit headers to a response.
@@ -422,6 +395,14 @@ impl OrgLimiter {
 
     /// Gives back an expired block nobody is spending (the background tick).
     async fn expire(&self, app: &App, now: i64) {
+        let stale = self
+            .next
+            .lock()
+            .ok()
+            .and_then(|mut n| n.take_if(|l| l.expires <= now));
+        if let Some(l) = stale {
+            self.give_back_block(app, l.minute, l.amount).await;
+        }
         if now < self.lease_expires.load(SeqCst) || left_of(self.lease.load(SeqCst)) == 0 {
             return;
         }
@@ -443,6 +424,23 @@ impl OrgLimiter {
                 }
                 Err(e) => tracing::warn!("giving back credits: {e}"),
             }
+        }
+    }
+
+    /// Returns an unspent block to the database.
+    async fn give_back_block(&self, app: &App, minute: i64, amount: i64) {
+        if amount <= 0 {
+            return;
+        }
+        match app
+            .control
+            .refund_credits(self.org_id, minute, amount)
+            .await
+        {
+            Ok(()) => {
+                self.used.fetch_sub(amount, SeqCst);
+            }
+            Err(e) => tracing::warn!("giving back credits: {e}"),
         }
     }
 
@@ -495,6 +493,138 @@ impl OrgLimiter {
     }
 }
 
+/// Reserves a block in the database: the next one (`need` 0, in the
+/// background) or the one a waiting call needs now. Under the refill lock.
+async fn reserve(
+    app: &App,
+    lim: &OrgLimiter,
+    refund: Option<(i64, i64)>,
+    need: i64,
+    now: i64,
+) -> Result<Option<Lease>, Refusal> {
+    let allowance = lim.allowance.load(SeqCst);
+    let estimate = allowance - lim.spent();
+    let want = (estimate / 8).clamp(need.max(1), MAX_BLOCK.max(need));
+    let r = app
+        .control
+        .reserve_credits(
+            lim.org_id,
+            store::minute(now),
+            store::window_floor(now),
+            refund,
+            need.max(1),
+            want,
+            allowance,
+        )
+        .await
+        .map_err(|e| Refusal {
+            error: e.into(),
+            retry_after: 1,
+        })?;
+    lim.used.store(r.used, SeqCst);
+    lim.oldest
+        .store(r.oldest_minute.unwrap_or(i64::MIN), SeqCst);
+    if r.granted == 0 {
+        lim.room.store((allowance - r.used).max(0), SeqCst);
+        lim.recheck_at.store(now + RECHECK_MS, SeqCst);
+        return Ok(None);
+    }
+    lim.block.store(r.granted, SeqCst);
+    Ok(Some(Lease {
+        minute: store::minute(now),
+        expires: now + LEASE_MS,
+        amount: r.granted,
+    }))
+}
+
+/// Starts reserving the next block if the current one is running low or
+/// about to expire and none is on its way.
+fn maybe_prefetch(app: &Arc<App>, org: &Arc<crate::state::OrgCtx>, left: i64, now: i64) {
+    let lim = &org.limits;
+    let low =
+        left * 2 < lim.block.load(SeqCst) || now + LEASE_MS / 4 >= lim.lease_expires.load(SeqCst);
+    if !low || lim.prefetching.swap(true, SeqCst) {
+        return;
+    }
+    let (app, org) = (app.clone(), org.clone());
+    tokio::spawn(async move {
+        let lim = &org.limits;
+        {
+            let _one = lim.refill.lock().await;
+            let now = app.now();
+            let has_next = lim.next.lock().map(|n| n.is_some()).unwrap_or(true);
+            if !has_next && !(now < lim.recheck_at.load(SeqCst) && lim.room.load(SeqCst) < 1) {
+                if let Ok(Some(l)) = reserve(&app, lim, None, 0, now).await {
+                    if let Ok(mut n) = lim.next.lock() {
+                        *n = Some(l);
+                    }
+                }
+            }
+        }
+        lim.prefetching.store(false, SeqCst);
+    });
+}
+
+/// Charges `cost` credits to the org; `(generation, minute)` of the block
+/// they came from.
+async fn charge(
+    app: &Arc<App>,
+    org: &Arc<crate::state::OrgCtx>,
+    cost: i64,
+    now: i64,
+) -> Result<(u64, i64), Refusal> {
+    let lim = &org.limits;
+    if cost <= 0 {
+        return Ok((u64::MAX, 0));
+    }
+    if let Some(g) = lim.try_take(cost, now) {
+        maybe_prefetch(app, org, left_of(lim.lease.load(SeqCst)), now);
+        return Ok((g, lim.lease_minute.load(SeqCst)));
+    }
+    let _one = lim.refill.lock().await;
+    if let Some(g) = lim.try_take(cost, now) {
+        return Ok((g, lim.lease_minute.load(SeqCst)));
+    }
+    if now < lim.recheck_at.load(SeqCst) && cost > lim.room.load(SeqCst) {
+        return Err(too_many(CREDITS_MSG, lim.retry_after_secs(now)));
+    }
+    // Retire the current block; what it has left goes back.
+    let old = lim
+        .lease
+        .swap(pack(gen_of(lim.lease.load(SeqCst)) + 1, 0), SeqCst);
+    let gen = (gen_of(old) + 1) & (u64::MAX >> GEN_SHIFT);
+    let unspent = (left_of(old), lim.lease_minute.load(SeqCst));
+    let ready = lim.next.lock().ok().and_then(|mut n| n.take());
+    let install = |l: Lease| {
+        lim.lease_minute.store(l.minute, SeqCst);
+        lim.lease_expires.store(l.expires, SeqCst);
+        lim.lease.store(pack(gen, l.amount - cost), SeqCst);
+        (gen, l.minute)
+    };
+    match ready {
+        Some(l) if l.expires > now && l.amount >= cost => {
+            let got = install(l);
+            if unspent.0 > 0 {
+                let (app, org) = (app.clone(), org.clone());
+                tokio::spawn(async move {
+                    org.limits.give_back_block(&app, unspent.1, unspent.0).await;
+                });
+            }
+            Ok(got)
+        }
+        other => {
+            if let Some(l) = other {
+                lim.give_back_block(app, l.minute, l.amount).await;
+            }
+            let refund = (unspent.0 > 0).then_some((unspent.1, unspent.0));
+            match reserve(app, lim, refund, cost, now).await? {
+                Some(l) => Ok(install(l)),
+                None => Err(too_many(CREDITS_MSG, lim.retry_after_secs(now))),
+            }
+        }
+    }
+}
+
 struct BudgetInner {
     app: Arc<App>,
     limiter: Arc<crate::state::OrgCtx>,
@@ -528,9 +658,8 @@ impl Budget {
         if extra <= 0 {
             return Ok(());
         }
-        let lim = &self.0.limiter.limits;
         let now = self.0.app.now();
-        match lim.charge(&self.0.app, extra, now).await {
+        match charge(&self.0.app, &self.0.limiter, extra, now).await {
             Ok((g, m)) => {
                 if let Ok(mut c) = self.0.charges.lock() {
                     c.push((g, m, extra));
@@ -653,7 +782,7 @@ pub async fn admit(
         None
     };
     let cost = op.credits.0 as i64;
-    let (g, m) = lim.charge(app, cost, now).await.map_err(refuse)?;
+    let (g, m) = charge(app, org, cost, now).await.map_err(refuse)?;
     Ok(Some(Admission {
         budget: Budget(Arc::new(BudgetInner {
             app: app.clone(),
