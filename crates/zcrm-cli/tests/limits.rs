@@ -470,8 +470,9 @@ async fn editions_and_users_set_the_allowance_and_usage_needs_an_admin_token() {
         serde_json::from_str(srv.admin_cmd(&["org", "show"]).unwrap().trim()).unwrap();
     assert_eq!(shown["credits"], 777);
 
-    // The CLI shows the same usage as the endpoint.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // The CLI shows the same usage as the endpoint (a running server writes
+    // its counts once a second).
+    tokio::time::sleep(Duration::from_millis(1300)).await;
     let cli: Value =
         serde_json::from_str(srv.admin_cmd(&["usage", "--json"]).unwrap().trim()).unwrap();
     let api = usage(&srv, &t).await;
