@@ -104,6 +104,20 @@ run_setup() {
   done
   echo
   echo "Median GET req/s: limits off $offm, limits on $onm (on / off of the medians $(python3 -c "print(f'{$onm/$offm:.3f}')")); per round on / off: ${ratios[*]}; **median of the per-round ratios $(printf '%s\n' "${ratios[@]}" | median)**."
+  # The design not taken, for comparison: every call charged in the database
+  # (blocks of one credit), limits on, same server restarted.
+  kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true
+  ZCRM_CREDIT_BLOCK=1 taskset -c 0 "$BIN" serve --listen 127.0.0.1:"$port" "${store[@]}" >> "$dir/server.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/__zcrm/health" >/dev/null && break; sleep 0.1; done
+  local D
+  read -r -a D < <(measure bench/get.lua "$port")
+  echo
+  echo "| run | req/s | p50 ms | p99 ms | non-2xx | ratio to health |"
+  echo "|---|---|---|---|---|---|"
+  echo "| GET record, limits on, every call charged in the database (\`ZCRM_CREDIT_BLOCK=1\`) | ${D[0]} | ${D[1]} | ${D[2]} | ${D[3]} | $(python3 -c "print(f'{${D[0]}/${H[0]}:.2f}')") |"
+  echo
+  echo "That last design against limits off (median): $(python3 -c "print(f'{${D[0]}/$offm:.3f}')")."
   curl -s "http://127.0.0.1:$port/crm/v8/Leads/$(head -1 "$ZCRM_BENCH_IDS")" -D - -o /dev/null \
     -H "Authorization: Zoho-oauthtoken $ZCRM_BENCH_TOKEN" | grep -i '^x-ratelimit' >&2 || true
   kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""

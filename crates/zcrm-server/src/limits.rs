@@ -20,7 +20,12 @@
 
 use crate::api_table::{Operation, OPERATIONS};
 use crate::state::App;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+
+static X_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+static X_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+static X_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+static X_CREDITS_REMAINING: HeaderName = HeaderName::from_static("x-api-credits-remaining");
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, RwLock};
@@ -31,8 +36,18 @@ use zcrm_store::limits::{self as store, LimitSettings, UsageDelta};
 pub const LEASE_MS: i64 = 1_000;
 /// Settings changed by `zcrm admin org set` apply within this long.
 pub const SETTINGS_MAX_AGE_MS: i64 = 1_000;
-/// Largest block a node reserves at once.
-const MAX_BLOCK: i64 = 10_000;
+/// Largest block a node reserves at once (`ZCRM_CREDIT_BLOCK` lowers it:
+/// 1 charges every call in the database, for measuring that design).
+fn max_block() -> i64 {
+    static B: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *B.get_or_init(|| {
+        std::env::var("ZCRM_CREDIT_BLOCK")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|b: &i64| *b >= 1)
+            .unwrap_or(10_000)
+    })
+}
 /// A refused node asks the database again after this long at the latest.
 const RECHECK_MS: i64 = 250;
 /// Zoho's sub-concurrency for heavy APIs.
@@ -205,7 +220,11 @@ pub struct OrgLimiter {
     /// The next block, reserved in the background before the current one
     /// runs out or expires, so calls rarely wait for the database.
     next: Mutex<Option<Lease>>,
+    /// `next` holds a block (checked without the lock on the hot path).
+    next_ready: AtomicBool,
     prefetching: AtomicBool,
+    concurrency: AtomicI64,
+    heavy_cap: AtomicI64,
     refill: tokio::sync::Mutex<()>,
     slots: RwLock<HashMap<Arc<str>, Arc<Slots>>>,
 }
@@ -237,6 +256,7 @@ const CONCURRENCY_MSG: &str = "concurrency limit exceeded";
 impl OrgLimiter {
     pub fn new(settings: LimitSettings, now: i64) -> OrgLimiter {
         let eff = Effective::of(settings);
+        let (concurrency, heavy) = (eff.concurrency, eff.heavy);
         OrgLimiter {
             org_id: eff.settings.org_id,
             enabled: AtomicBool::new(eff.settings.enabled),
@@ -252,7 +272,10 @@ impl OrgLimiter {
             room: AtomicI64::new(0),
             block: AtomicI64::new(0),
             next: Mutex::new(None),
+            next_ready: AtomicBool::new(false),
             prefetching: AtomicBool::new(false),
+            concurrency: AtomicI64::new(concurrency),
+            heavy_cap: AtomicI64::new(heavy),
             refill: tokio::sync::Mutex::new(()),
             slots: RwLock::new(HashMap::new()),
         }
@@ -273,6 +296,8 @@ impl OrgLimiter {
         let eff = Effective::of(settings);
         self.enabled.store(eff.settings.enabled, SeqCst);
         self.allowance.store(eff.credits, SeqCst);
+        self.concurrency.store(eff.concurrency, SeqCst);
+        self.heavy_cap.store(eff.heavy, SeqCst);
         self.recheck_at.store(0, SeqCst);
         // A block reserved under the old allowance is not spent under the new
         // one: the next call gives it back and reserves afresh.
@@ -381,25 +406,27 @@ impl OrgLimiter {
             i64::MIN => 0,
             m => ((store::bucket_expiry_ms(m) - now + 999) / 1000).max(0),
         };
-        let mut put = |name: &'static str, v: i64| {
-            h.insert(name, HeaderValue::from(v));
+        let mut put = |name: &HeaderName, v: i64| {
+            h.insert(name.clone(), HeaderValue::from(v));
         };
-        put("x-ratelimit-limit", allowance);
-        put("x-ratelimit-remaining", remaining);
-        put("x-ratelimit-reset", reset);
+        put(&X_LIMIT, allowance);
+        put(&X_REMAINING, remaining);
+        put(&X_RESET, reset);
         // Zoho's own header, sent once half the day's credits are used.
         if spent * 2 >= allowance {
-            put("x-api-credits-remaining", remaining);
+            put(&X_CREDITS_REMAINING, remaining);
         }
     }
 
     /// Gives back an expired block nobody is spending (the background tick).
     async fn expire(&self, app: &App, now: i64) {
-        let stale = self
-            .next
-            .lock()
-            .ok()
-            .and_then(|mut n| n.take_if(|l| l.expires <= now));
+        let stale = self.next.lock().ok().and_then(|mut n| {
+            let stale = n.take_if(|l| l.expires <= now);
+            if stale.is_some() {
+                self.next_ready.store(false, SeqCst);
+            }
+            stale
+        });
         if let Some(l) = stale {
             self.give_back_block(app, l.minute, l.amount).await;
         }
@@ -504,7 +531,7 @@ async fn reserve(
 ) -> Result<Option<Lease>, Refusal> {
     let allowance = lim.allowance.load(SeqCst);
     let estimate = allowance - lim.spent();
-    let want = (estimate / 8).clamp(need.max(1), MAX_BLOCK.max(need));
+    let want = (estimate / 8).clamp(need.max(1), max_block().max(need));
     let r = app
         .control
         .reserve_credits(
@@ -543,7 +570,7 @@ fn maybe_prefetch(app: &Arc<App>, org: &Arc<crate::state::OrgCtx>, left: i64, no
     let lim = &org.limits;
     let low =
         left * 2 < lim.block.load(SeqCst) || now + LEASE_MS / 4 >= lim.lease_expires.load(SeqCst);
-    if !low || lim.prefetching.swap(true, SeqCst) {
+    if !low || lim.next_ready.load(SeqCst) || lim.prefetching.swap(true, SeqCst) {
         return;
     }
     let (app, org) = (app.clone(), org.clone());
@@ -557,6 +584,7 @@ fn maybe_prefetch(app: &Arc<App>, org: &Arc<crate::state::OrgCtx>, left: i64, no
                 if let Ok(Some(l)) = reserve(&app, lim, None, 0, now).await {
                     if let Ok(mut n) = lim.next.lock() {
                         *n = Some(l);
+                        lim.next_ready.store(true, SeqCst);
                     }
                 }
             }
@@ -594,7 +622,10 @@ async fn charge(
         .swap(pack(gen_of(lim.lease.load(SeqCst)) + 1, 0), SeqCst);
     let gen = (gen_of(old) + 1) & (u64::MAX >> GEN_SHIFT);
     let unspent = (left_of(old), lim.lease_minute.load(SeqCst));
-    let ready = lim.next.lock().ok().and_then(|mut n| n.take());
+    let ready = lim.next.lock().ok().and_then(|mut n| {
+        lim.next_ready.store(false, SeqCst);
+        n.take()
+    });
     let install = |l: Lease| {
         lim.lease_minute.store(l.minute, SeqCst);
         lim.lease_expires.store(l.expires, SeqCst);
@@ -684,7 +715,7 @@ impl Budget {
         if h.is_some() {
             return Ok(());
         }
-        let cap = self.0.limiter.limits.effective().heavy;
+        let cap = self.0.limiter.limits.heavy_cap.load(SeqCst);
         match take_slot(&self.0.slots, true, cap) {
             Some(g) => {
                 *h = Some(g);
@@ -760,21 +791,24 @@ pub async fn admit(
         return Ok(None);
     }
     let now = app.now();
-    let eff = lim.effective();
+    let (concurrency, heavy_cap) = (lim.concurrency.load(SeqCst), lim.heavy_cap.load(SeqCst));
     let api = op;
     let slots = lim.slots_of(client);
     let refuse = |r: Refusal| {
         let mut h = HeaderMap::new();
         lim.headers(&mut h, now);
-        h.insert("retry-after", HeaderValue::from(r.retry_after));
+        h.insert(
+            axum::http::header::RETRY_AFTER,
+            HeaderValue::from(r.retry_after),
+        );
         OrgLimiter::count(&slots, api, 0, true);
         Box::new((r, h))
     };
-    let Some(slot) = take_slot(&slots, false, eff.concurrency) else {
+    let Some(slot) = take_slot(&slots, false, concurrency) else {
         return Err(refuse(too_many(CONCURRENCY_MSG, 1)));
     };
     let heavy = if heavy_route(op.method, op.route) {
-        match take_slot(&slots, true, eff.heavy) {
+        match take_slot(&slots, true, heavy_cap) {
             Some(g) => Some(g),
             None => return Err(refuse(too_many(CONCURRENCY_MSG, 1))),
         }
@@ -813,9 +847,9 @@ impl Admission {
         }
         let now = b.app.now();
         lim.headers(headers, now);
-        if status == 429 && !headers.contains_key("retry-after") {
+        if status == 429 && !headers.contains_key(axum::http::header::RETRY_AFTER) {
             headers.insert(
-                "retry-after",
+                axum::http::header::RETRY_AFTER,
                 HeaderValue::from(b.retry_after.load(SeqCst).max(1)),
             );
         }
