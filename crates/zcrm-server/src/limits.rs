@@ -580,7 +580,8 @@ fn maybe_prefetch(app: &Arc<App>, org: &Arc<crate::state::OrgCtx>, left: i64, no
             let _one = lim.refill.lock().await;
             let now = app.now();
             let has_next = lim.next.lock().map(|n| n.is_some()).unwrap_or(true);
-            if !has_next && !(now < lim.recheck_at.load(SeqCst) && lim.room.load(SeqCst) < 1) {
+            let refusing = now < lim.recheck_at.load(SeqCst) && lim.room.load(SeqCst) < 1;
+            if !has_next && !refusing {
                 if let Ok(Some(l)) = reserve(&app, lim, None, 0, now).await {
                     if let Ok(mut n) = lim.next.lock() {
                         *n = Some(l);
@@ -882,7 +883,7 @@ pub async fn run(app: Arc<App>) {
         // Usage counts are written once a second (a crash loses at most that
         // much of the usage view; credits themselves are charged when reserved).
         ticks += 1;
-        if ticks % 4 == 0 {
+        if ticks.is_multiple_of(4) {
             flush(&app).await;
         }
     }

@@ -108,6 +108,9 @@ pub struct Usage {
     pub by_client: Vec<UsageLine>,
 }
 
+/// `org_limits` as stored: users, credits, concurrency, enabled.
+type StoredLimits = (Option<i64>, Option<i64>, Option<i64>, bool);
+
 fn read_settings(c: &mut dyn Conn, org_id: i64) -> Result<Option<LimitSettings>, StoreError> {
     let org: Option<String> = c.query_row(
         "SELECT edition FROM orgs WHERE id = ?1",
@@ -115,7 +118,7 @@ fn read_settings(c: &mut dyn Conn, org_id: i64) -> Result<Option<LimitSettings>,
         |r| r.get(0),
     )?;
     let Some(edition) = org else { return Ok(None) };
-    let row: Option<(Option<i64>, Option<i64>, Option<i64>, bool)> = c.query_row(
+    let row: Option<StoredLimits> = c.query_row(
         "SELECT users, credits, concurrency, enabled FROM org_limits WHERE org_id = ?1",
         &args![org_id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
