@@ -139,6 +139,16 @@ class ZcrmServer:
         except OSError:
             return "(no log)"
 
+    def admin(self, *args):
+        """`zcrm admin <args> --data-dir DIR` -> its stdout."""
+        out = subprocess.run(
+            [self.binary, "admin", *args, "--data-dir", str(self.data_dir)],
+            capture_output=True, text=True, timeout=60, env=getattr(self, "env", dict(os.environ)),
+        )
+        if out.returncode != 0:
+            raise RuntimeError("zcrm admin %s failed (%d): %s" % (" ".join(args), out.returncode, out.stderr))
+        return out.stdout
+
     def self_client(self, scopes, expiry=600):
         """`zcrm admin self-client` -> {"client_id", "client_secret", "code"}."""
         out = subprocess.run(

@@ -2,8 +2,9 @@
 //! a caller and checks the route's scope (from `api_table`) before any handler
 //! runs.
 
-use crate::api_table::{self, Need};
+use crate::api_table::{self, Need, Operation};
 use crate::error::HttpError;
+use crate::limits;
 use crate::state::{App, OrgCtx};
 use crate::token_cache::CachedToken;
 use axum::extract::{MatchedPath, RawPathParams, Request, State};
@@ -45,8 +46,24 @@ pub async fn layer(
 ) -> Response {
     let writes = req.method() != axum::http::Method::GET;
     match authorize(&app, matched, &params, &mut req).await {
-        Ok(()) => {
-            let resp = next.run(req).await;
+        Ok((org, op, client)) => {
+            let admission = match limits::admit(&app, &org, op, &client).await {
+                Ok(a) => a,
+                Err(refused) => {
+                    let (r, headers) = *refused;
+                    let mut resp = HttpError(r.error).into_response();
+                    resp.headers_mut().extend(headers);
+                    return resp;
+                }
+            };
+            if let Some(a) = &admission {
+                req.extensions_mut().insert(a.budget());
+            }
+            let mut resp = next.run(req).await;
+            if let Some(a) = admission {
+                let status = resp.status().as_u16();
+                a.finish(resp.headers_mut(), status);
+            }
             if writes {
                 app.outbox_wake.notify_one();
             }
@@ -61,7 +78,7 @@ async fn authorize(
     matched: Option<MatchedPath>,
     params: &RawPathParams,
     req: &mut Request,
-) -> Result<(), ApiError> {
+) -> Result<(Arc<OrgCtx>, &'static Operation, Arc<str>), ApiError> {
     let token = bearer(req).ok_or_else(|| ApiError::new(Code::AuthenticationFailure))?;
     let now = app.now();
     let info = match app.tokens.get(token, now) {
@@ -75,6 +92,7 @@ async fn authorize(
             let entry = CachedToken {
                 org_id: info.org_id,
                 user_id: info.user_id,
+                client_id: Arc::from(info.client_id.as_str()),
                 scopes: Arc::new(Scopes::parse_list(&info.scopes).unwrap_or_default()),
                 expires_at: info.expires_at,
                 checked_at: now,
@@ -85,7 +103,8 @@ async fn authorize(
     };
     let scopes = &info.scopes;
     let route = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
-    let op = api_table::find(req.method().as_str(), route);
+    let op = api_table::find(req.method().as_str(), route)
+        .ok_or_else(|| ApiError::internal(format!("no scope rule for {route}")))?;
     let module_param = params
         .iter()
         .find(|(k, _)| *k == "module")
@@ -104,15 +123,14 @@ async fn authorize(
             .as_ref()
             .map(|m| Scope::crm(&["modules", &m.scope_name()], o))
     };
-    let wanted: Option<Vec<Scope>> = match op.map(|o| o.need) {
-        Some(Need::Module(o)) => module_scope(o).map(|s| vec![s]),
-        Some(Need::ModuleOr(o, alt)) => module_scope(o).map(|s| {
+    let wanted: Option<Vec<Scope>> = match op.need {
+        Need::Module(o) => module_scope(o).map(|s| vec![s]),
+        Need::ModuleOr(o, alt) => module_scope(o).map(|s| {
             let mut v = vec![s];
             v.extend(Scope::parse(alt));
             v
         }),
-        Some(Need::Scope(s)) => Scope::parse(s).map(|s| vec![s]),
-        None => None,
+        Need::Scope(s) => Scope::parse(s).map(|s| vec![s]),
     };
     let wanted = wanted.ok_or_else(|| ApiError::internal(format!("no scope rule for {route}")))?;
     if !wanted.iter().any(|w| scopes.allows(w)) {
@@ -124,9 +142,9 @@ async fn authorize(
     }
     req.extensions_mut().insert(Caller {
         app: app.clone(),
-        org,
+        org: org.clone(),
         user_id: info.user_id,
         scopes: info.scopes.clone(),
     });
-    Ok(())
+    Ok((org, op, info.client_id.clone()))
 }

@@ -8,6 +8,7 @@ mod api_table;
 mod auth;
 mod bulk;
 mod error;
+pub mod limits;
 pub mod notify;
 mod service;
 mod state;
@@ -55,11 +56,14 @@ impl Server {
         let bulk = tokio::spawn(bulk::sweep(self.app.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let dispatcher = tokio::spawn(notify::run(self.app.clone(), stopped));
+        let limiter = tokio::spawn(limits::run(self.app.clone()));
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
         bulk.abort();
+        limiter.abort();
+        limits::flush(&self.app).await;
         let _ = stop.send(true);
         let _ = dispatcher.await;
         served?;

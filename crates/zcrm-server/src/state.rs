@@ -83,6 +83,8 @@ pub struct OrgCtx {
     pub store: OrgStore,
     pub users: RwLock<Arc<Vec<User>>>,
     pub user_ids: RwLock<Arc<HashSet<i64>>>,
+    /// This node's view of the org's API limits.
+    pub limits: crate::limits::OrgLimiter,
 }
 
 impl OrgCtx {
@@ -226,7 +228,13 @@ impl App {
         let store = self.backend.org_store(org_id, self.catalog.clone()).await?;
         let users = self.control.users(org_id).await?;
         let ids: HashSet<i64> = users.iter().map(|u| u.id).collect();
+        let settings = self
+            .control
+            .limit_settings(org_id)
+            .await?
+            .ok_or_else(|| ApiError::internal(format!("org {org_id} missing")))?;
         let ctx = Arc::new(OrgCtx {
+            limits: crate::limits::OrgLimiter::new(settings, self.now()),
             org,
             tz,
             store,

@@ -15,6 +15,8 @@ const MAX_ENTRIES: usize = 50_000;
 pub struct CachedToken {
     pub org_id: i64,
     pub user_id: i64,
+    /// The OAuth client (app) the token was issued to.
+    pub client_id: Arc<str>,
     pub scopes: Arc<Scopes>,
     pub expires_at: i64,
     pub checked_at: i64,

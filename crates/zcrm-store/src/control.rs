@@ -59,6 +59,7 @@ pub fn migrate(c: &mut dyn Conn) -> Result<(), StoreError> {
         ))?;
     }
     c.batch(&SCHEMA.replace("INTEGER", d.int()))?;
+    c.batch(&crate::limits::SCHEMA.replace("INTEGER", d.int()))?;
     let columns = crate::schema::existing_columns(c, crate::pg::CONTROL_SCHEMA, "users")?;
     if !columns.iter().any(|n| n == "password_hash") {
         c.batch("ALTER TABLE users ADD COLUMN password_hash TEXT;")?;
@@ -183,7 +184,7 @@ pub struct NewClient {
 }
 
 pub struct Control {
-    db: Arc<Db>,
+    pub(crate) db: Arc<Db>,
 }
 
 fn org_from_row(r: &DbRow) -> Result<Org, StoreError> {

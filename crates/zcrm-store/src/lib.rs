@@ -8,6 +8,7 @@ pub mod convert;
 pub mod db;
 pub mod files;
 pub mod links;
+pub mod limits;
 pub mod mass_update;
 pub mod outbox;
 pub mod password;

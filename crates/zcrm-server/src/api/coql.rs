@@ -15,7 +15,11 @@ use zcrm_core::scope::{Op, Scope};
 use zcrm_core::value::{render, SqlValue};
 use zcrm_core::{ApiError, Code};
 
-pub async fn query(Extension(caller): Extension<Caller>, body: Bytes) -> HttpResult<Response> {
+pub async fn query(
+    Extension(caller): Extension<Caller>,
+    budget: Option<Extension<crate::limits::Budget>>,
+    body: Bytes,
+) -> HttpResult<Response> {
     let body = json_body(&body)?;
     let sql = match body.get("select_query") {
         Some(Value::String(s)) => s.as_str(),
@@ -72,6 +76,9 @@ pub async fn query(Extension(caller): Extension<Caller>, body: Bytes) -> HttpRes
             status: u.status.clone(),
         })
         .collect();
+    if let Some(Extension(b)) = &budget {
+        b.charge(crate::limits::coql_credits(q.limit)).await?;
+    }
     let (rows, more) = caller.org.store.query(&q, &users).await?;
     if rows.is_empty() {
         return Ok(no_content());

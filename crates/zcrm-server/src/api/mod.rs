@@ -181,6 +181,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/__zcrm/health", get(health))
         .route("/__zcrm/clock/advance", post(advance_clock))
         .route("/__zcrm/deliveries", get(deliveries))
+        .route("/__zcrm/usage", get(crate::limits::usage_endpoint))
         .route("/oauth/v2/auth", get(consent::show).post(consent::decide))
         .route("/oauth/v2/token", post(oauth::token))
         .route("/oauth/v2/token/revoke", post(oauth::revoke))

@@ -521,6 +521,7 @@ pub(crate) async fn write(
 pub async fn create(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
+    budget: Option<Extension<crate::limits::Budget>>,
     body: Bytes,
 ) -> HttpResult<Response> {
     if !m.creatable {
@@ -530,6 +531,7 @@ pub async fn create(
     }
     let body = json_body(&body)?;
     let data = data_array(&body, MAX_RECORDS)?;
+    crate::limits::large_write(&budget, data.len())?;
     let now = caller.app.now();
     let rows = data
         .iter()
@@ -545,10 +547,12 @@ pub async fn create(
 pub async fn upsert(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
+    budget: Option<Extension<crate::limits::Budget>>,
     body: Bytes,
 ) -> HttpResult<Response> {
     let body = json_body(&body)?;
     let data = data_array(&body, MAX_RECORDS)?;
+    crate::limits::large_write(&budget, data.len())?;
     let allowed: Vec<usize> = m
         .fields
         .iter()
@@ -678,10 +682,12 @@ pub async fn clone_record(
 pub async fn update_many(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
+    budget: Option<Extension<crate::limits::Budget>>,
     body: Bytes,
 ) -> HttpResult<Response> {
     let body = json_body(&body)?;
     let data = data_array(&body, MAX_RECORDS)?;
+    crate::limits::large_write(&budget, data.len())?;
     let now = caller.app.now();
     let rows = data
         .iter()
