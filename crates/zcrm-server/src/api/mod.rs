@@ -2,9 +2,9 @@
 
 mod apis;
 mod attachments;
+mod bulk;
 mod composite;
 mod composite_ref;
-mod bulk;
 mod consent;
 mod convert;
 mod coql;
