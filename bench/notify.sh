@@ -70,7 +70,7 @@ run_setup() { # sqlite | pg
   # Let the outbox drain (bounded), then stop the receiver for its figures.
   for _ in $(seq 300); do
     local pending
-    pending=$(curl -s "http://127.0.0.1:$port/__zcrm/deliveries?limit=1" | python3 -c "import json,sys; print(json.load(sys.stdin).get('pending_events', 0))")
+    pending=$(curl -s -H "Authorization: Zoho-oauthtoken $ZCRM_BENCH_TOKEN" "http://127.0.0.1:$port/__zcrm/deliveries?limit=1" | python3 -c "import json,sys; print(json.load(sys.stdin).get('pending_events', 0))")
     [ "$pending" = 0 ] && break
     sleep 0.1
   done

@@ -144,13 +144,70 @@ async fn deliveries_n(srv: &TestServer, n: usize) -> Vec<Value> {
     }
 }
 
+/// An Administrator's token for the delivery log, one per server.
+/// Per server: (url, access token, refresh token, client id, secret). A token
+/// lives an hour; tests that move the clock further refresh it (a new grant
+/// code would be issued on the real clock, already expired on the server's).
+type Operator = (String, String, String, String, String);
+static TOKENS: Mutex<Vec<Operator>> = Mutex::new(Vec::new());
+
+async fn operator_token(srv: &TestServer, stale: bool) -> String {
+    let known = TOKENS
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|o| o.0 == srv.url)
+        .cloned();
+    match known {
+        Some(o) if !stale => o.1,
+        Some(o) => {
+            let r = srv
+                .oauth(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &o.2),
+                    ("client_id", &o.3),
+                    ("client_secret", &o.4),
+                ])
+                .await;
+            let access = r.body["access_token"]
+                .as_str()
+                .expect("refreshed")
+                .to_string();
+            for x in TOKENS.lock().unwrap().iter_mut().filter(|x| x.0 == srv.url) {
+                x.1 = access.clone();
+            }
+            access
+        }
+        None => {
+            let (a, r, id, secret) = srv.tokens("ZohoCRM.notifications.READ").await;
+            TOKENS
+                .lock()
+                .unwrap()
+                .push((srv.url.clone(), a.clone(), r, id, secret));
+            a
+        }
+    }
+}
+
 async fn deliveries(srv: &TestServer) -> Vec<Value> {
-    let r = srv
-        .http
-        .get(format!("{}/__zcrm/deliveries", srv.url))
-        .send()
-        .await
-        .unwrap();
+    let mut r = None;
+    for stale in [false, true] {
+        let t = operator_token(srv, stale).await;
+        let got = srv
+            .http
+            .get(format!("{}/__zcrm/deliveries", srv.url))
+            .header("authorization", format!("Zoho-oauthtoken {t}"))
+            .send()
+            .await
+            .unwrap();
+        if got.status() == StatusCode::UNAUTHORIZED {
+            continue;
+        }
+        r = Some(got);
+        break;
+    }
+    let r = r.expect("a fresh token is accepted");
+    assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
     v["deliveries"].as_array().unwrap().clone()
 }
@@ -419,6 +476,9 @@ async fn retries_on_the_injected_clock_then_dead() {
         .await;
     rx.wait(1).await;
     rx.answer(0);
+    // The attempt is recorded (and its retry scheduled) a moment after the
+    // receiver sees it: only then move the clock.
+    deliveries_n(&srv, 1).await;
     srv.advance_clock(40).await;
     let hits = rx.wait(2).await;
     assert_eq!(hits[0].event_id, hits[1].event_id);
@@ -432,6 +492,7 @@ async fn retries_on_the_injected_clock_then_dead() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(rx.hits().len(), 3);
     for (n, secs) in [(4, 40), (5, 80), (6, 150), (7, 300), (8, 600)] {
+        deliveries_n(&srv, n - 1).await;
         srv.advance_clock(secs).await;
         rx.wait(n).await;
     }
@@ -874,4 +935,43 @@ async fn affected_values_carry_the_committed_values_when_asked() {
         c.body["affected_values"],
         json!([{"record_id": contact, "values": {"Account_Name": {"name": "Values Inc", "id": account}}}])
     );
+}
+
+#[tokio::test]
+async fn the_delivery_log_needs_an_administrators_token_with_the_scope() {
+    let srv = TestServer::start().await;
+    let log = |t: Option<String>| {
+        let mut req = srv.http.get(format!("{}/__zcrm/deliveries", srv.url));
+        if let Some(t) = t {
+            req = req.header("authorization", format!("Zoho-oauthtoken {t}"));
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = log(None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("AUTHENTICATION_FAILURE")),
+        "{body}"
+    );
+    let (status, body) = log(Some("1000.nope.nope".into())).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("INVALID_TOKEN")),
+        "{body}"
+    );
+    let t = srv.token("ZohoCRM.modules.ALL").await;
+    let (status, body) = log(Some(t)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("OAUTH_SCOPE_MISMATCH")),
+        "{body}"
+    );
+    let t = srv.token("ZohoCRM.notifications.READ").await;
+    let (status, body) = log(Some(t)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["deliveries"], json!([]));
 }

@@ -37,6 +37,47 @@ fn bearer(req: &Request) -> Option<&str> {
     ok.then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
+/// For zcrm's own operator endpoints outside `/crm/v8` (`/__zcrm/usage`,
+/// `/__zcrm/deliveries`): the org of an Administrator's access token that
+/// carries `scope`. They show that org only, and are not charged as calls.
+pub async fn operator(
+    app: &Arc<App>,
+    headers: &axum::http::HeaderMap,
+    scope: &str,
+    what: &str,
+) -> Result<Arc<OrgCtx>, ApiError> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(s, t)| {
+            (s.eq_ignore_ascii_case("Zoho-oauthtoken") || s.eq_ignore_ascii_case("Bearer"))
+                && !t.trim().is_empty()
+        })
+        .map(|(_, t)| t.trim().to_string())
+        .ok_or_else(|| ApiError::new(Code::AuthenticationFailure))?;
+    let info = app
+        .control
+        .authenticate(&token, app.now())
+        .await?
+        .ok_or_else(|| ApiError::new(Code::InvalidToken))?;
+    let scopes = Scopes::parse_list(&info.scopes).unwrap_or_default();
+    let wanted = Scope::parse(scope).ok_or_else(|| ApiError::internal("scope"))?;
+    if !scopes.allows(&wanted) {
+        return Err(ApiError::new(Code::OauthScopeMismatch));
+    }
+    let org = app.org(info.org_id).await?;
+    let admin = org
+        .with_user(info.user_id, |u| u.profile == "Administrator")
+        .unwrap_or(false);
+    if !admin {
+        return Err(ApiError::new(Code::NoPermission).message(format!(
+            "permission denied: {what} are shown to administrators"
+        )));
+    }
+    Ok(org)
+}
+
 pub async fn layer(
     State(app): State<Arc<App>>,
     matched: Option<MatchedPath>,

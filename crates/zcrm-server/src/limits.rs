@@ -956,40 +956,12 @@ pub async fn usage_endpoint(
 }
 
 async fn usage_for(app: &Arc<App>, headers: &HeaderMap) -> Result<serde_json::Value, ApiError> {
-    use zcrm_core::scope::{Scope, Scopes};
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(s, t)| {
-            (s.eq_ignore_ascii_case("Zoho-oauthtoken") || s.eq_ignore_ascii_case("Bearer"))
-                && !t.trim().is_empty()
-        })
-        .map(|(_, t)| t.trim().to_string())
-        .ok_or_else(|| ApiError::new(Code::AuthenticationFailure))?;
+    let org = crate::auth::operator(app, headers, "ZohoCRM.org.READ", "API usage figures").await?;
     let now = app.now();
-    let info = app
-        .control
-        .authenticate(&token, now)
-        .await?
-        .ok_or_else(|| ApiError::new(Code::InvalidToken))?;
-    let scopes = Scopes::parse_list(&info.scopes).unwrap_or_default();
-    let wanted = Scope::parse("ZohoCRM.org.READ").ok_or_else(|| ApiError::internal("scope"))?;
-    if !scopes.allows(&wanted) {
-        return Err(ApiError::new(Code::OauthScopeMismatch));
-    }
-    let org = app.org(info.org_id).await?;
-    let admin = org
-        .with_user(info.user_id, |u| u.profile == "Administrator")
-        .unwrap_or(false);
-    if !admin {
-        return Err(ApiError::new(Code::NoPermission)
-            .message("permission denied: API usage is shown to administrators"));
-    }
     flush(app).await;
     let usage = app
         .control
-        .usage(info.org_id, store::window_floor(now))
+        .usage(org.org.id, store::window_floor(now))
         .await?;
     Ok(usage_json(&org.limits.effective(), &usage))
 }
