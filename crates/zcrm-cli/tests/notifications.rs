@@ -975,3 +975,71 @@ async fn the_delivery_log_needs_an_administrators_token_with_the_scope() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["deliveries"], json!([]));
 }
+
+#[tokio::test]
+async fn many_to_many_links_notify_both_sides_as_related_actions() {
+    let srv = TestServer::start().await;
+    let rx = Receiver::start().await;
+    let t = srv.token(SCOPES).await;
+    watch(&srv, &t, "21", &["Deals.edit", "Products.edit"], &rx.url).await;
+    let r = srv
+        .post(
+            "/crm/v8/actions/watch",
+            &t,
+            json!({"watch": [{"channel_id": "22", "events": ["Deals.edit"], "notify_url": rx.url,
+                "notify_on_related_action": false}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let deal = srv
+        .create(
+            "Deals",
+            &t,
+            vec![
+                json!({"Deal_Name": "Big", "Stage": "Qualification", "Closing_Date": "2026-12-31"}),
+            ],
+        )
+        .await
+        .remove(0);
+    let product = srv
+        .create("Products", &t, vec![json!({"Product_Name": "P1"})])
+        .await
+        .remove(0);
+    let r = srv
+        .call(
+            Method::PUT,
+            &format!("/crm/v8/Deals/{deal}/Products/{product}"),
+            &t,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let hits = rx.wait(2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let hits_now = rx.hits();
+    assert_eq!(
+        hits_now.len(),
+        2,
+        "channel 22 opted out of related actions: {hits_now:?}"
+    );
+    let mut seen: Vec<(String, Value)> = hits
+        .iter()
+        .map(|h| {
+            (
+                h.body["module"].as_str().unwrap().to_string(),
+                h.body["ids"].clone(),
+            )
+        })
+        .collect();
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        seen,
+        vec![
+            ("Deals".to_string(), json!([deal])),
+            ("Products".to_string(), json!([product]))
+        ]
+    );
+    assert!(hits
+        .iter()
+        .all(|h| h.body["channel_id"] == "21" && h.body["operation"] == "update"));
+}

@@ -3,6 +3,7 @@
 //! by the link (`Deals.Products`) and read from either side.
 
 use crate::db::Conn;
+use crate::outbox::{self, Change, Op};
 use crate::records::{table, OrgStore, WriteCtx};
 use crate::StoreError;
 use std::sync::Arc;
@@ -32,6 +33,16 @@ impl Link {
             })
         } else {
             None
+        }
+    }
+
+    /// The module of the parent side.
+    pub fn parent_module(&self) -> &str {
+        let (a, b) = self.name.split_once('.').unwrap_or((&self.name, ""));
+        if self.parent_is_a {
+            a
+        } else {
+            b
         }
     }
 
@@ -78,12 +89,13 @@ impl OrgStore {
         add: bool,
         ctx: WriteCtx,
     ) -> Result<Vec<bool>, StoreError> {
-        let prefix = self.prefix.clone();
+        let (prefix, catalog) = (self.prefix.clone(), self.catalog.clone());
         self.db
             .write(move |c| {
                 let (pcol, ccol) = link.cols();
                 let child_table = table(&prefix, &child);
                 let mut out = Vec::with_capacity(ids.len());
+                let mut changes = Vec::new();
                 for id in ids {
                     let done = if add {
                         let exists = c
@@ -105,7 +117,17 @@ impl OrgStore {
                             &[link.name.as_str().into(), parent_id.into(), id.into()],
                         )? > 0
                     };
+                    if done {
+                        changes.push(Change { op: Op::Update, id, fields: Vec::new() });
+                    }
                     out.push(done);
+                }
+                // A related-list action on both sides, for channels that follow them
+                // (`notify_on_related_action`), in the same transaction.
+                if !changes.is_empty() {
+                    outbox::enqueue(c, &prefix, &catalog, &child.api_name, &changes, ctx.now, true)?;
+                    let parent = Change { op: Op::Update, id: parent_id, fields: Vec::new() };
+                    outbox::enqueue(c, &prefix, &catalog, link.parent_module(), &[parent], ctx.now, true)?;
                 }
                 Ok(out)
             })
