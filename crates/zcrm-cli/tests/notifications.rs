@@ -865,6 +865,9 @@ async fn affected_values_carry_the_committed_values_when_asked() {
         )
         .await;
     rx.wait(2).await;
+    // The receiver fails the first attempts: the values reach it only on the
+    // retry, after a later change, which must not leak into them.
+    rx.answer(503);
     let r = srv
         .put(
             "/crm/v8/Leads",
@@ -876,7 +879,6 @@ async fn affected_values_carry_the_committed_values_when_asked() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    // A later change must not leak into the first update's values.
     let r = srv
         .put(
             &format!("/crm/v8/Leads/{}", ids[0]),
@@ -885,12 +887,16 @@ async fn affected_values_carry_the_committed_values_when_asked() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let hits = rx.wait(6).await;
-    let updates: Vec<&Hit> = hits
+    rx.wait(6).await;
+    deliveries_n(&srv, 6).await;
+    rx.answer(0);
+    srv.advance_clock(40).await;
+    let hits = rx.wait(10).await;
+    let updates: Vec<&Hit> = hits[6..]
         .iter()
         .filter(|h| h.body["operation"] == "update")
         .collect();
-    assert_eq!(updates.len(), 4, "{updates:?}");
+    assert_eq!(updates.len(), 4, "the retries: {updates:?}");
     let first = |ch: &str| {
         updates
             .iter()
@@ -929,7 +935,7 @@ async fn affected_values_carry_the_committed_values_when_asked() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let hits = rx.wait(7).await;
+    let hits = rx.wait(11).await;
     let c = hits.iter().find(|h| h.body["channel_id"] == "10").unwrap();
     assert_eq!(
         c.body["affected_values"],

@@ -394,11 +394,10 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let (app, node) = (d.app.clone(), d.node);
     drop(d);
     let _ = recording.await;
-    let d = Idle { app, node };
     // Shutting down cleanly: what was claimed but not sent is free at once for
     // the next start or another node, instead of after its lease.
-    for org in d.app.open_orgs() {
-        if let Err(e) = org.store.release_leases(d.node).await {
+    for org in app.open_orgs() {
+        if let Err(e) = org.store.release_leases(node).await {
             tracing::warn!("notifications: releasing claims: {e}");
         }
     }
@@ -421,12 +420,6 @@ async fn prune(org: &OrgCtx, now: i64) {
             }
         }
     }
-}
-
-/// What shutting down needs once the dispatcher is gone.
-struct Idle {
-    app: Arc<App>,
-    node: i64,
 }
 
 impl Dispatcher {
