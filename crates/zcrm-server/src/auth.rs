@@ -1,13 +1,13 @@
-//! The auth layer of `/crm/v8`: resolves `Authorization: Zoho-oauthtoken …` to
-//! a caller and checks the route's scope (from `api_table`) before any handler
-//! runs.
+//! The auth layer of `/crm`: resolves `Authorization: Zoho-oauthtoken …` to
+//! a caller and checks the operation's scope (its row of `ops`) before any
+//! handler runs.
 
-use crate::api_table::{self, Need, Operation};
 use crate::error::HttpError;
 use crate::limits;
+use crate::ops::{self, Need, Operation};
 use crate::state::{App, OrgCtx};
 use crate::token_cache::CachedToken;
-use axum::extract::{MatchedPath, RawPathParams, Request, State};
+use axum::extract::{RawPathParams, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -78,16 +78,16 @@ pub async fn operator(
     Ok(org)
 }
 
+/// Each operation's route carries this layer with the operation's own row.
 pub async fn layer(
-    State(app): State<Arc<App>>,
-    matched: Option<MatchedPath>,
+    State((app, op)): State<(Arc<App>, &'static Operation)>,
     params: RawPathParams,
     mut req: Request,
     next: Next,
 ) -> Response {
     let writes = req.method() != axum::http::Method::GET;
-    match authorize(&app, matched, &params, &mut req).await {
-        Ok((org, op, client)) => {
+    match authorize(&app, op, &params, &mut req).await {
+        Ok((org, client)) => {
             let admission = match limits::admit(&app, &org, op, &client).await {
                 Ok(a) => a,
                 Err(refused) => {
@@ -116,10 +116,15 @@ pub async fn layer(
 
 async fn authorize(
     app: &Arc<App>,
-    matched: Option<MatchedPath>,
+    op: &'static Operation,
     params: &RawPathParams,
     req: &mut Request,
-) -> Result<(Arc<OrgCtx>, &'static Operation, Arc<str>), ApiError> {
+) -> Result<(Arc<OrgCtx>, Arc<str>), ApiError> {
+    // A placeholder holding one of Zoho's fixed words is an unserved Zoho
+    // path (`/crm/v8/settings/roles`), not a module or record.
+    if params.iter().any(|(_, v)| ops::is_reserved(v)) {
+        return Err(ApiError::new(Code::InvalidUrlPattern));
+    }
     let token = bearer(req).ok_or_else(|| ApiError::new(Code::AuthenticationFailure))?;
     let now = app.now();
     let info = match app.tokens.get(token, now) {
@@ -143,9 +148,6 @@ async fn authorize(
         }
     };
     let scopes = &info.scopes;
-    let route = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
-    let op = api_table::find(req.method().as_str(), route)
-        .ok_or_else(|| ApiError::internal(format!("no scope rule for {route}")))?;
     let module_param = params
         .iter()
         .find(|(k, _)| *k == "module")
@@ -173,7 +175,8 @@ async fn authorize(
         }),
         Need::Scope(s) => Scope::parse(s).map(|s| vec![s]),
     };
-    let wanted = wanted.ok_or_else(|| ApiError::internal(format!("no scope rule for {route}")))?;
+    let wanted =
+        wanted.ok_or_else(|| ApiError::internal(format!("no scope rule for {}", op.key())))?;
     if !wanted.iter().any(|w| scopes.allows(w)) {
         return Err(ApiError::new(Code::OauthScopeMismatch));
     }
@@ -187,5 +190,5 @@ async fn authorize(
         user_id: info.user_id,
         scopes: info.scopes.clone(),
     });
-    Ok((org, op, info.client_id.clone()))
+    Ok((org, info.client_id.clone()))
 }

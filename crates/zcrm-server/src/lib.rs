@@ -4,12 +4,12 @@
 //! work; the store persists.
 
 mod api;
-mod api_table;
 mod auth;
 mod bulk;
 mod error;
 pub mod limits;
 pub mod notify;
+pub mod ops;
 mod service;
 mod state;
 mod token_cache;

@@ -6,7 +6,7 @@
 //! same table on v2/v4): credits by edition and licensed users, concurrency
 //! Free 5 / Standard 10 / Professional 15 / Enterprise 20 / Ultimate 25 per
 //! app per org, sub-concurrency 10 for heavy APIs. Costs per operation come
-//! from `api_table` (min credits charged before the handler; a handler whose
+//! from `ops` (min credits charged before the handler; a handler whose
 //! cost depends on the request raises it through [`Budget::charge`]).
 //!
 //! Hot path: credits are spent from a block ("lease") this node reserved in
@@ -18,7 +18,7 @@
 //! back within `LEASE_MS`. A crash loses at most an unspent block, counted
 //! as spent (never in the caller's favour).
 
-use crate::api_table::{Operation, OPERATIONS};
+use crate::ops::{Operation, OPERATIONS};
 use crate::state::App;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -91,18 +91,6 @@ pub fn edition_concurrency(edition: &str) -> i64 {
 
 pub const EDITIONS: &[&str] = &["Free", "Standard", "Professional", "Enterprise", "Ultimate"];
 
-/// Heavy calls: Zoho's sub-concurrency applies (search, COQL, convert, mass
-/// update; inserts and updates of more than 10 records via [`Budget::heavy`]).
-pub fn heavy_route(method: &str, route: &str) -> bool {
-    matches!(
-        (method, route),
-        ("GET", "/crm/v8/:module/search")
-            | ("POST", "/crm/v8/coql")
-            | ("POST", "/crm/v8/:module/:id/actions/convert")
-            | ("POST", "/crm/v8/:module/actions/mass_update")
-    )
-}
-
 /// The figures in force for an org.
 #[derive(Debug, Clone)]
 pub struct Effective {
@@ -130,7 +118,7 @@ impl Effective {
 }
 
 /// One app (OAuth client) of the org on this node: its slots in use and its
-/// counts per operation of `api_table` since the last flush.
+/// counts per operation of `ops` since the last flush.
 struct Slots {
     all: AtomicU32,
     heavy: AtomicU32,
@@ -144,21 +132,6 @@ impl Default for Slots {
             heavy: AtomicU32::new(0),
             counters: OPERATIONS.iter().map(|_| Counter::default()).collect(),
         }
-    }
-}
-
-/// The operation's place in `api_table::OPERATIONS`.
-fn op_index(op: &'static Operation) -> usize {
-    let base = OPERATIONS.as_ptr() as usize;
-    let at = op as *const Operation as usize;
-    let i = at.wrapping_sub(base) / std::mem::size_of::<Operation>();
-    if i < OPERATIONS.len() && std::ptr::eq(&OPERATIONS[i], op) {
-        i
-    } else {
-        OPERATIONS
-            .iter()
-            .position(|o| std::ptr::eq(o, op))
-            .unwrap_or(0)
     }
 }
 
@@ -321,7 +294,7 @@ impl OrgLimiter {
     }
 
     fn count(slots: &Slots, api: &'static Operation, credits: i64, refused: bool) {
-        let c = &slots.counters[op_index(api)];
+        let c = &slots.counters[api.index()];
         if refused {
             c.refused.fetch_add(1, SeqCst);
         } else {
@@ -488,7 +461,7 @@ impl OrgLimiter {
                     out.push(UsageDelta {
                         org_id: self.org_id,
                         minute,
-                        api: format!("{} {}", op.method, op.route),
+                        api: op.key(),
                         client_id: client.to_string(),
                         calls,
                         credits,
@@ -509,7 +482,7 @@ impl OrgLimiter {
                 if let Some((_, c)) = OPERATIONS
                     .iter()
                     .zip(slots.counters.iter())
-                    .find(|(o, _)| format!("{} {}", o.method, o.route) == r.api)
+                    .find(|(o, _)| o.key() == r.api)
                 {
                     c.calls.fetch_add(r.calls, SeqCst);
                     c.credits.fetch_add(r.credits, SeqCst);
@@ -808,7 +781,7 @@ pub async fn admit(
     let Some(slot) = take_slot(&slots, false, concurrency) else {
         return Err(refuse(too_many(CONCURRENCY_MSG, 1)));
     };
-    let heavy = if heavy_route(op.method, op.route) {
+    let heavy = if op.heavy {
         match take_slot(&slots, true, heavy_cap) {
             Some(g) => Some(g),
             None => return Err(refuse(too_many(CONCURRENCY_MSG, 1))),

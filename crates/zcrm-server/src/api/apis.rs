@@ -1,9 +1,9 @@
 //! `GET /crm/v8/__apis`: the operations this server supports, with their scope
 //! and credits, from the same table the auth layer enforces.
 
-use crate::api_table::{Need, OPERATIONS};
 use crate::auth::Caller;
 use crate::error::json_response;
+use crate::ops::{Need, OPERATIONS};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Value};
@@ -18,22 +18,18 @@ pub async fn list(Extension(caller): Extension<Caller>) -> Response {
                 .iter()
                 .map(|m| {
                     (
-                        op.route
-                            .replace(":module", &m.api_name)
-                            .replace(":id", "{id}"),
+                        op.path.replace("{module}", &m.api_name),
                         format!("ZohoCRM.modules.{}.{}", m.scope_name(), o.as_str()),
                     )
                 })
                 .collect(),
             Need::Scope(s) => vec![(
-                op.route
-                    .replace(":module", "{module_api_name}")
-                    .replace(":id", "{id}"),
+                op.path.replace("{module}", "{module_api_name}"),
                 s.to_string(),
             )],
         };
         for (path, scope) in concrete {
-            let item = json!({"method": op.method, "oauth_scope": scope,
+            let item = json!({"method": op.method.as_str(), "oauth_scope": scope,
                               "max_credits": op.credits.1, "min_credits": op.credits.0});
             match paths.iter_mut().find(|(p, _)| *p == path) {
                 Some((_, ops)) => ops.push(item),

@@ -1,7 +1,7 @@
 //! `POST /crm/v8/__composite_requests`: up to five API calls in one request.
 //!
 //! Each sub-request goes through the same router as a direct call, with the
-//! caller's own token, so the auth layer checks its scope from `api_table`
+//! caller's own token, so the auth layer checks its scope from the operation table
 //! and the handler is the one a direct call reaches. With `rollback_on_fail`
 //! the sub-requests run one after another inside one store session (one
 //! database transaction, see `zcrm_store::session`): the first failure rolls
@@ -124,20 +124,15 @@ fn uri_matches(uri: &str) -> bool {
     })
 }
 
-/// APIs outside Zoho's list for composite requests (composite page, "Allowed
-/// APIs"): composite itself, scheduled mass updates, and binary transfers
-/// (files, attachment downloads), whose bodies a JSON response cannot carry.
-fn allowed_in_composite(path: &str) -> bool {
-    let segs: Vec<&str> = path.split('/').collect();
-    // ["", "crm", "v8", …]
-    let rest = segs.get(3..).unwrap_or(&[]);
-    !matches!(
-        rest,
-        ["__composite_requests"]
-            | ["files"]
-            | [_, "actions", "mass_update"]
-            | [_, _, "Attachments", _]
-    )
+/// Whether an operation may be a sub-request (Zoho's composite page, "Allowed
+/// APIs", as the operation table marks it). A path no operation has is left
+/// to the router, which answers it as a direct call would.
+fn allowed_in_composite(method: &Method, path: &str) -> bool {
+    let Some(m) = crate::ops::Method::of(method.as_str()) else {
+        return false;
+    };
+    // `/crm/v8/…` in the sub-request; the table's paths carry the same prefix.
+    crate::ops::matching(m, path).is_none_or(|op| op.composite)
 }
 
 /// The version a sub-request's uri names (`/crm/v8/…` → 8).
@@ -222,7 +217,7 @@ fn parse_sub(i: usize, v: &Value) -> Result<Sub, ApiError> {
         }
     }
     let path = uri.split('?').next().unwrap_or("").trim_end_matches('/');
-    if !allowed_in_composite(path) {
+    if !allowed_in_composite(&method, path) {
         return Err(err_at(Code::NotSupported, i, "uri"));
     }
     let id = match o.get("sub_request_id") {

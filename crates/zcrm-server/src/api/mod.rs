@@ -18,6 +18,7 @@ mod params;
 pub(crate) mod records;
 mod recycle_bin;
 mod related;
+mod routes;
 mod search;
 mod tags;
 mod users_org;
@@ -39,144 +40,7 @@ use zcrm_core::{ApiError, Code};
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 pub fn router(app: Arc<App>) -> Router {
-    let crm = Router::new()
-        .route("/crm/v8/org", get(users_org::org))
-        .route("/crm/v8/users", get(users_org::users))
-        .route("/crm/v8/users/:id", get(users_org::user))
-        .route("/crm/v8/__apis", get(apis::list))
-        .route("/crm/v8/settings/modules", get(metadata::modules))
-        .route(
-            "/crm/v8/settings/recycle_bin",
-            get(recycle_bin::list).delete(recycle_bin::delete_many),
-        )
-        .route(
-            "/crm/v8/settings/recycle_bin/:id",
-            get(recycle_bin::get_one).delete(recycle_bin::delete_one),
-        )
-        .route("/crm/v8/settings/modules/:module", get(metadata::module))
-        .route("/crm/v8/settings/fields", get(metadata::fields))
-        .route("/crm/v8/settings/fields/:id", get(metadata::field))
-        .route("/crm/v8/settings/layouts", get(metadata::layouts))
-        .route("/crm/v8/settings/layouts/:id", get(metadata::layout))
-        .route(
-            "/crm/v8/settings/related_lists",
-            get(metadata::related_lists),
-        )
-        .route("/crm/v8/settings/custom_views", get(metadata::custom_views))
-        .route(
-            "/crm/v8/settings/custom_views/:id",
-            get(metadata::custom_view),
-        )
-        // Static segments: axum prefers them to the `:module/:id` routes below.
-        .route(
-            "/crm/v8/actions/watch",
-            get(notifications::list)
-                .post(notifications::enable)
-                .put(notifications::replace)
-                .patch(notifications::patch)
-                .delete(notifications::disable),
-        )
-        .route(
-            "/crm/v8/upload",
-            post(bulk::upload).layer(DefaultBodyLimit::max(bulk::UPLOAD_BODY_LIMIT)),
-        )
-        .route("/crm/bulk/v8/write", post(bulk::create_write))
-        .route("/crm/bulk/v8/write/:job_id", get(bulk::get_write))
-        .route("/crm/bulk/v8/write/:job_id/result", get(bulk::write_result))
-        .route("/crm/bulk/v8/read", post(bulk::create_read))
-        .route("/crm/bulk/v8/read/:job_id", get(bulk::get_read))
-        .route("/crm/bulk/v8/read/:job_id/result", get(bulk::read_result))
-        .route(
-            "/crm/v8/:module",
-            get(records::list)
-                .post(records::create)
-                .put(records::update_many)
-                .delete(records::delete_many),
-        )
-        .route("/crm/v8/coql", post(coql::query))
-        .route(
-            "/crm/v8/files",
-            get(files::get)
-                .post(files::upload)
-                .layer(DefaultBodyLimit::max(
-                    files::MAX_FILES * files::MAX_FILE + 1024 * 1024,
-                )),
-        )
-        .route("/crm/v8/__composite_requests", post(composite::composite))
-        .route("/crm/v8/:module/deleted", get(records::deleted))
-        .route("/crm/v8/:module/upsert", post(records::upsert))
-        .route(
-            "/crm/v8/settings/tags",
-            get(tags::list).post(tags::create).put(tags::update_many),
-        )
-        .route(
-            "/crm/v8/settings/tags/:id",
-            axum::routing::put(tags::update_one).delete(tags::delete),
-        )
-        .route("/crm/v8/settings/tags/:id/actions/merge", post(tags::merge))
-        .route(
-            "/crm/v8/settings/tags/:id/actions/records_count",
-            get(tags::records_count),
-        )
-        .route(
-            "/crm/v8/:module/actions/mass_update",
-            post(mass_update::schedule).get(mass_update::status),
-        )
-        .route("/crm/v8/:module/actions/add_tags", post(tags::add_many))
-        .route(
-            "/crm/v8/:module/actions/remove_tags",
-            post(tags::remove_many),
-        )
-        .route("/crm/v8/:module/:id/actions/add_tags", post(tags::add_one))
-        .route(
-            "/crm/v8/:module/:id/actions/clone",
-            post(records::clone_record),
-        )
-        .route(
-            "/crm/v8/:module/:id/Attachments",
-            get(attachments::list)
-                .post(attachments::upload)
-                .delete(attachments::delete_many)
-                // Zoho takes attachments up to 20 MB; leave room for the multipart framing.
-                .layer(DefaultBodyLimit::max(
-                    attachments::MAX_ATTACHMENT + 1024 * 1024,
-                )),
-        )
-        .route(
-            "/crm/v8/:module/:id/Attachments/:attachment_id",
-            get(attachments::download).delete(attachments::delete_one),
-        )
-        .route(
-            "/crm/v8/:module/:id/actions/remove_tags",
-            post(tags::remove_one),
-        )
-        .route(
-            "/crm/v8/:module/:id/actions/convert",
-            post(convert::convert),
-        )
-        .route(
-            "/crm/v8/:module/:id/:related",
-            get(related::list)
-                .put(related::link_many)
-                .delete(related::unlink_many)
-                .post(related::create_child),
-        )
-        .route(
-            "/crm/v8/:module/:id/:related/:related_id",
-            axum::routing::put(related::link_one).delete(related::unlink_one),
-        )
-        .route("/crm/v8/:module/search", get(search::search))
-        .route("/crm/v8/:module/actions/count", get(search::count))
-        .route(
-            "/crm/v8/:module/:id",
-            get(records::get_one)
-                .put(records::update_one)
-                .delete(records::delete_one),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            auth::layer,
-        ));
+    let crm = routes::crm(&app);
     Router::new()
         .route("/__zcrm/health", get(health))
         .route("/__zcrm/clock/advance", post(advance_clock))
@@ -218,8 +82,16 @@ async fn not_found() -> Response {
     HttpError(ApiError::new(Code::InvalidUrlPattern)).into_response()
 }
 
-async fn wrong_method() -> Response {
-    HttpError(ApiError::new(Code::InvalidRequestMethod)).into_response()
+/// The path is a route's but not the method's: `INVALID_REQUEST_METHOD` when
+/// some operation has this path, else (a placeholder took one of Zoho's fixed
+/// words, as in `/crm/v8/settings/roles`) `INVALID_URL_PATTERN`.
+async fn wrong_method(uri: axum::http::Uri) -> Response {
+    let code = if crate::ops::path_known(uri.path()) {
+        Code::InvalidRequestMethod
+    } else {
+        Code::InvalidUrlPattern
+    };
+    HttpError(ApiError::new(code)).into_response()
 }
 
 /// Every webhook delivery attempt of the caller's org, newest first
