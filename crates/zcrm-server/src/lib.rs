@@ -5,7 +5,6 @@
 
 mod api;
 mod auth;
-mod bulk;
 mod error;
 pub mod limits;
 pub mod notify;
@@ -13,6 +12,7 @@ pub mod ops;
 mod service;
 mod state;
 mod token_cache;
+mod wire;
 mod workers;
 
 pub use state::{App, BulkConfig, Config};
@@ -53,7 +53,7 @@ impl Server {
     ) -> anyhow::Result<()> {
         let router: Router = api::router(self.app.clone());
         let sweeper = tokio::spawn(workers::sweep(self.app.clone()));
-        let bulk = tokio::spawn(bulk::sweep(self.app.clone()));
+        let bulk = tokio::spawn(service::bulk::sweep(self.app.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let dispatcher = tokio::spawn(notify::run(self.app.clone(), stopped));
         let limiter = tokio::spawn(limits::run(self.app.clone()));

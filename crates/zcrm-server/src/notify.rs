@@ -4,8 +4,8 @@
 //! with exponential backoff and jitter on the injected clock, then the event
 //! is marked dead and kept.
 
-use crate::api::records::render_row;
 use crate::state::{App, OrgCtx};
+use crate::wire::record::render_row;
 use rand::Rng;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::{json, Map, Value};

@@ -23,8 +23,6 @@ mod search;
 mod tags;
 mod users_org;
 
-pub(crate) use bulk::{bulk_criteria, bulk_job_json};
-
 use crate::auth;
 use crate::error::{json_response, HttpError};
 use crate::state::App;

@@ -4,8 +4,9 @@ use super::params::{batch_status, data_array, id_list, int_param, json_body, Par
 use super::users_org::no_content;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, raw_json_response, HttpResult};
+use crate::service::page_token::PageToken;
 use crate::service::records::{check_record, Mode};
-use crate::state::OrgCtx;
+use crate::wire::record::{data_body, render_row};
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
@@ -15,9 +16,9 @@ use serde_json::{json, Value};
 use std::fmt::Write;
 use std::sync::Arc;
 use zcrm_core::meta::{DataType, Module};
-use zcrm_core::value::{format_datetime, write_json, write_json_str};
+use zcrm_core::value::format_datetime;
 use zcrm_core::{ApiError, Code};
-use zcrm_store::records::{ListQuery, Related, Row, Saved, SortBy, WriteCtx, WriteRow};
+use zcrm_store::records::{ListQuery, Related, Saved, SortBy, WriteCtx, WriteRow};
 
 const MAX_FIELDS: usize = 50;
 const MAX_RECORDS: usize = 100;
@@ -35,120 +36,6 @@ fn user_ref(caller: &Caller, id: i64, with_email: bool) -> Value {
         Some(u) => json!({"name": u.full_name(), "id": u.id.to_string()}),
         None => json!({"name": null, "id": id.to_string()}),
     }
-}
-
-/// Appends a user lookup: `{"name","id"}`, with `email` for Owner as Zoho does.
-fn write_user(out: &mut String, org: &OrgCtx, id: i64, with_email: bool) {
-    let found = org.with_user(id, |u| {
-        out.push_str("{\"name\":");
-        write_json_str(out, &u.full_name());
-        let _ = write!(out, ",\"id\":\"{}\"", u.id);
-        if with_email {
-            out.push_str(",\"email\":");
-            write_json_str(out, &u.email);
-        }
-        out.push('}');
-    });
-    if found.is_none() {
-        let _ = write!(out, "{{\"name\":null,\"id\":\"{id}\"}}");
-    }
-}
-
-/// Record-level keys of a whole record that zcrm does not model yet, as Zoho
-/// renders them for a record outside any approval, review or merge.
-const FULL_RECORD_META: &str = r#""$approved":true,"$approval_state":"approved","$editable":true,"$state":"save","$process_flow":false,"$review_process":{"approve":false,"reject":false,"resubmit":false},"$review":null,"$in_merge":false,"$locked_for_me":false,"$is_duplicate":false,"$approval":{"delegate":false,"takeover":false,"approve":false,"reject":false,"resubmit":false},"$followed":false"#;
-
-/// A stored row as Zoho's record JSON text, with `fields` (indices into the
-/// module's fields). Written directly: building `serde_json::Value`s was most
-/// of the cost of a record GET.
-pub(crate) fn render_row(
-    org: &OrgCtx,
-    m: &Module,
-    fields: &[usize],
-    row: &Row,
-    full: bool,
-) -> String {
-    let catalog = org.store.catalog();
-    let tz = org.tz;
-    let mut out = String::with_capacity(64 + fields.len() * 24);
-    let mut se_module: Option<&str> = None;
-    out.push('{');
-    for (&i, cell) in fields.iter().zip(&row.cells) {
-        let f = &m.fields[i];
-        write_json_str(&mut out, &f.api_name);
-        out.push(':');
-        if f.is_user() {
-            match cell.value.as_i64() {
-                Some(id) => write_user(&mut out, org, id, f.api_name == "Owner"),
-                None => out.push_str("null"),
-            }
-        } else if f.is_lookup() {
-            match cell.value.as_i64() {
-                Some(id) => {
-                    out.push_str("{\"name\":");
-                    match &cell.name {
-                        Some(n) => write_json_str(&mut out, n),
-                        None => out.push_str("null"),
-                    }
-                    let _ = write!(out, ",\"id\":\"{id}\"");
-                    if let Some(target) = cell.module.as_deref().and_then(|n| catalog.module(n)) {
-                        let _ = write!(
-                            out,
-                            ",\"module\":{{\"api_name\":\"{}\",\"id\":\"{}\"}}",
-                            target.api_name, target.id
-                        );
-                        if crate::service::activities::se_module_applies(m, f) {
-                            se_module = Some(&target.api_name);
-                        }
-                    }
-                    out.push('}');
-                }
-                None => out.push_str("null"),
-            }
-        } else if f.data_type == DataType::Multiselectpicklist && f.api_name == "Tag" {
-            out.push_str(&Value::Array(zcrm_store::tags::parse_tags(&cell.value)).to_string());
-        } else {
-            write_json(&mut out, f, &cell.value, tz);
-        }
-        out.push(',');
-    }
-    if let Some(se) = se_module {
-        out.push_str("\"$se_module\":");
-        write_json_str(&mut out, se);
-        out.push(',');
-    }
-    if full {
-        out.push_str(FULL_RECORD_META);
-        out.push_str(",\"$currency_symbol\":");
-        write_json_str(&mut out, &org.org.currency_symbol);
-        if m.api_name == "Leads" {
-            let converted = fields.iter().zip(&row.cells).any(|(&i, c)| {
-                m.fields[i].api_name == "Converted__s" && c.value.as_i64() == Some(1)
-            });
-            let _ = write!(out, ",\"$converted\":{converted}");
-        }
-        out.push(',');
-    }
-    let _ = write!(out, "\"id\":\"{}\"}}", row.id);
-    out
-}
-
-/// `{"data":[…rows…]` + the rest, from pre-rendered record texts.
-pub(super) fn data_body(rows: &[String], rest: Option<&Value>) -> String {
-    let mut out = String::with_capacity(rows.iter().map(|r| r.len() + 1).sum::<usize>() + 256);
-    out.push_str("{\"data\":[");
-    out.push_str(&rows.join(","));
-    out.push(']');
-    if let Some(Value::Object(m)) = rest {
-        for (k, v) in m {
-            out.push(',');
-            write_json_str(&mut out, k);
-            out.push(':');
-            out.push_str(&v.to_string());
-        }
-    }
-    out.push('}');
-    out
 }
 
 /// Indices of the fields named in `fields=a,b,c`.
@@ -186,48 +73,6 @@ pub(super) fn field_list(m: &Module, raw: &str) -> Result<Vec<usize>, ApiError> 
         }
     }
     Ok(out)
-}
-
-/// A page token: where the next page starts and what it is bound to.
-struct PageToken {
-    offset: u64,
-    user: i64,
-    module: String,
-    sort: String,
-    expires: i64,
-}
-
-impl PageToken {
-    fn encode(&self) -> String {
-        let raw = format!(
-            "{}.{}.{}.{}.{}",
-            self.offset, self.user, self.module, self.sort, self.expires
-        );
-        let sum = zcrm_store::control::hash(&raw);
-        format!("{}{}", hex::encode(&raw), &sum[..8])
-    }
-
-    fn decode(s: &str) -> Option<PageToken> {
-        if s.len() < 9 || s.len() > 400 {
-            return None;
-        }
-        let (body, sum) = s.split_at(s.len() - 8);
-        let raw = String::from_utf8(hex::decode(body).ok()?).ok()?;
-        if zcrm_store::control::hash(&raw)[..8] != *sum {
-            return None;
-        }
-        let p: Vec<&str> = raw.split('.').collect();
-        if p.len() != 5 {
-            return None;
-        }
-        Some(PageToken {
-            offset: p[0].parse().ok()?,
-            user: p[1].parse().ok()?,
-            module: p[2].to_string(),
-            sort: p[3].to_string(),
-            expires: p[4].parse().ok()?,
-        })
-    }
 }
 
 pub async fn list(

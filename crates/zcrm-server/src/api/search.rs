@@ -2,10 +2,11 @@
 //! criteria, email, phone and word searches, compiled to SQL by the store.
 
 use super::params::{int_param, Params};
-use super::records::{data_body, field_list, render_row};
+use super::records::field_list;
 use super::users_org::no_content;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, raw_json_response, HttpResult};
+use crate::wire::record::{data_body, render_row};
 use axum::extract::Query;
 use axum::response::Response;
 use axum::Extension;

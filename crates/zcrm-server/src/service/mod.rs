@@ -1,4 +1,7 @@
 //! Work behind the handlers, free of HTTP.
 
 pub mod activities;
+pub mod bulk;
+pub mod criteria;
+pub mod page_token;
 pub mod records;

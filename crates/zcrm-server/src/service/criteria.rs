@@ -1,0 +1,202 @@
+//! Zoho's JSON criteria (bulk read's `query.criteria`): a condition
+//! `{field, comparator, value}` or a `{group_operator, group}`, compiled to
+//! the query AST that search and COQL also compile to.
+
+use serde_json::{json, Value};
+use std::sync::Arc;
+use zcrm_core::meta::{Catalog, Module};
+use zcrm_core::query::{self, CmpOp, Filter, Kind, Pattern};
+use zcrm_core::value::SqlValue;
+use zcrm_core::{ApiError, Code};
+
+/// Zoho's JSON criteria (`{field, comparator, value}` or `{group_operator, group}`).
+pub fn from_json(
+    catalog: &Catalog,
+    m: &Arc<Module>,
+    v: &Value,
+    depth: usize,
+) -> Result<Filter, ApiError> {
+    let bad = |why: &str| ApiError::new(Code::InvalidCriteria).message(why);
+    if depth > 5 {
+        return Err(bad("criteria nest too deep"));
+    }
+    let o = v
+        .as_object()
+        .ok_or_else(|| bad("criteria must be an object"))?;
+    if let Some(g) = o.get("group") {
+        let op = o
+            .get("group_operator")
+            .and_then(|x| x.as_str())
+            .unwrap_or("");
+        let items = g
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| bad("group must be a non-empty array"))?;
+        if items.len() > 25 {
+            return Err(ApiError::new(Code::CriteriaLimitExceeded).detail("limit", 25));
+        }
+        let parts = items
+            .iter()
+            .map(|i| from_json(catalog, m, i, depth + 1))
+            .collect::<Result<Vec<_>, _>>()?;
+        return match op.to_ascii_lowercase().as_str() {
+            "and" => Ok(Filter::And(parts)),
+            "or" => Ok(Filter::Or(parts)),
+            _ => Err(ApiError::new(Code::GroupOperatorNotSupported)
+                .detail("group_operator", op)
+                .message("group_operator must be and or or")),
+        };
+    }
+    let name = match o.get("field") {
+        Some(Value::Object(f)) => f.get("api_name").and_then(|x| x.as_str()),
+        Some(Value::String(s)) => Some(s.as_str()),
+        _ => o.get("api_name").and_then(|x| x.as_str()),
+    }
+    .ok_or_else(|| bad("a criteria item needs a field"))?;
+    let path: Vec<&str> = name.split('.').collect();
+    let col = query::resolve(catalog, m, &path).map_err(|_| {
+        ApiError::new(Code::InvalidCriteria)
+            .detail("api_name", name)
+            .message("the field in the criteria is not available")
+    })?;
+    let comparator = o
+        .get("comparator")
+        .and_then(|x| x.as_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let kind = col.kind();
+    let supported: &[&str] = match kind {
+        Kind::Text => &[
+            "equal",
+            "not_equal",
+            "in",
+            "not_in",
+            "contains",
+            "not_contains",
+            "starts_with",
+            "ends_with",
+        ],
+        Kind::Number | Kind::Integer => &[
+            "equal",
+            "not_equal",
+            "in",
+            "not_in",
+            "less_than",
+            "less_equal",
+            "greater_than",
+            "greater_equal",
+        ],
+        Kind::Date | Kind::DateTime => &[
+            "equal",
+            "not_equal",
+            "in",
+            "not_in",
+            "less_than",
+            "less_equal",
+            "greater_than",
+            "greater_equal",
+            "between",
+            "not_between",
+        ],
+        Kind::Boolean => &["equal", "not_equal"],
+        Kind::Id => &["equal", "not_equal", "in", "not_in"],
+        Kind::Json => &["equal", "not_equal"],
+    };
+    if !supported.contains(&comparator.as_str()) {
+        return Err(ApiError::new(Code::FieldComparatorInCriteriaNotSupported)
+            .detail("comparator", comparator.as_str())
+            .detail("api_name", col.name.as_str())
+            .detail("supported", json!(supported)));
+    }
+    let value = o.get("value").cloned().unwrap_or(Value::Null);
+    let incompatible = || {
+        ApiError::new(Code::ComparatorAndValueInCriteriaNotCompatible)
+            .detail("comparator", comparator.as_str())
+            .detail("api_name", col.name.as_str())
+    };
+    let text = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Object(o) => o.get("id").and_then(|x| match x {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }),
+            _ => None,
+        }
+    };
+    let typed = |v: &Value| -> Result<SqlValue, ApiError> {
+        let s = text(v).ok_or_else(incompatible)?;
+        query::typed_value(&col, &s).map_err(|_| incompatible())
+    };
+    // `${EMPTY}` tests emptiness.
+    if value.as_str() == Some("${EMPTY}") {
+        return match comparator.as_str() {
+            "equal" => Ok(Filter::Null {
+                col,
+                negated: false,
+            }),
+            "not_equal" => Ok(Filter::Null { col, negated: true }),
+            _ => Err(incompatible()),
+        };
+    }
+    if kind == Kind::Json {
+        return Err(incompatible());
+    }
+    Ok(match comparator.as_str() {
+        "equal" | "not_equal" | "less_than" | "less_equal" | "greater_than" | "greater_equal" => {
+            let op = match comparator.as_str() {
+                "equal" => CmpOp::Eq,
+                "not_equal" => CmpOp::Ne,
+                "less_than" => CmpOp::Lt,
+                "less_equal" => CmpOp::Le,
+                "greater_than" => CmpOp::Gt,
+                _ => CmpOp::Ge,
+            };
+            let value = typed(&value)?;
+            Filter::Cmp { col, op, value }
+        }
+        "in" | "not_in" => {
+            let items = value.as_array().ok_or_else(incompatible)?;
+            if items.is_empty() || items.len() > 100 {
+                return Err(incompatible());
+            }
+            let values = items.iter().map(typed).collect::<Result<Vec<_>, _>>()?;
+            Filter::In {
+                col,
+                values,
+                negated: comparator == "not_in",
+            }
+        }
+        "between" | "not_between" => {
+            let items = value
+                .as_array()
+                .filter(|a| a.len() == 2)
+                .ok_or_else(incompatible)?;
+            Filter::Between {
+                low: typed(&items[0])?,
+                high: typed(&items[1])?,
+                col,
+                negated: comparator == "not_between",
+            }
+        }
+        _ => {
+            let s = text(&value)
+                .filter(|s| !s.is_empty() && s.chars().count() <= 255)
+                .ok_or_else(incompatible)?;
+            let (pattern, negated) = match comparator.as_str() {
+                "starts_with" => (Pattern::StartsWith(s), false),
+                "ends_with" => (Pattern::EndsWith(s), false),
+                "contains" => (Pattern::Contains(s), false),
+                _ => (Pattern::Contains(s), true),
+            };
+            Filter::Like {
+                col,
+                pattern,
+                negated,
+            }
+        }
+    })
+}

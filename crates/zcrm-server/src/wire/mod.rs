@@ -1,0 +1,4 @@
+//! The wire: how zcrm's data is written in Zoho's JSON, shared by handlers
+//! and workers (a notification payload renders a record as `GET` does).
+
+pub mod record;
