@@ -425,3 +425,27 @@ impl Ledger {
         }
     }
 }
+
+/// Views for the tests: the current block's word, generation and credits
+/// left, and the size of the last block reserved.
+#[cfg(test)]
+impl Ledger {
+    pub(super) fn word(&self) -> u64 {
+        self.lease.load(SeqCst)
+    }
+    pub(super) fn generation(&self) -> u64 {
+        gen_of(self.word())
+    }
+    pub(super) fn left(&self) -> i64 {
+        left_of(self.word())
+    }
+    pub(super) fn block_size(&self) -> i64 {
+        self.block.load(SeqCst)
+    }
+    pub(super) fn next_ready(&self) -> bool {
+        self.next_ready.load(SeqCst)
+    }
+    pub(super) fn spend_now(&self, cost: i64, now: i64) -> Option<u64> {
+        self.try_take(cost, now)
+    }
+}

@@ -33,6 +33,8 @@ mod editions;
 mod ledger;
 mod org;
 mod slots;
+#[cfg(test)]
+mod tests;
 mod usage;
 
 pub use admission::{admit, coql_credits, large_write, Admission, Budget, LARGE_WRITE};
