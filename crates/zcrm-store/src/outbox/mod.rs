@@ -16,6 +16,8 @@ mod claim;
 mod enqueue;
 mod log;
 mod schema;
+#[cfg(test)]
+mod tests;
 
 pub use channels::Channel;
 pub use claim::{Due, Finished, LEASE_MS};

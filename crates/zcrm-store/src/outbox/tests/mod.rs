@@ -1,0 +1,158 @@
+//! Tests of the outbox against a real org store: SQLite in a temporary
+//! directory, and the same test on PostgreSQL (a schema of its own, dropped
+//! after) when `ZCRM_TEST_DATABASE_URL` is set.
+
+mod claim;
+
+use super::{enqueue, Change, Channel, Op};
+use crate::records::OrgStore;
+use crate::Backend;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use zcrm_core::meta::Catalog;
+
+/// A time in the past with room either side.
+pub(super) const T0: i64 = 1_800_000_000_000;
+
+/// A directory removed with the test.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(org_id: i64) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("zcrm-outbox-{}-{org_id}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A PostgreSQL schema `org_<id>` made for one test, dropped with it.
+struct PgSchema {
+    url: String,
+    org_id: i64,
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let (url, sql) = (
+            self.url.clone(),
+            format!("DROP SCHEMA IF EXISTS org_{} CASCADE", self.org_id),
+        );
+        // The synchronous client must not run on the test's runtime thread.
+        let dropped = std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
+            c.batch_execute(&sql)
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("dropping org_{}: {dropped:?}", self.org_id);
+        }
+    }
+}
+
+/// One backend's org store for a test.
+pub(super) struct TestOrg {
+    pub store: Arc<OrgStore>,
+    pub backend: &'static str,
+    // Dropped after `store` (fields drop in order).
+    _pg: Option<PgSchema>,
+    _dir: TempDir,
+}
+
+impl Drop for TestOrg {
+    fn drop(&mut self) {
+        self.store.close();
+    }
+}
+
+static COUNTER: AtomicI64 = AtomicI64::new(0);
+
+/// An org id no other test (nor another run sharing the database) uses.
+fn fresh_org_id() -> i64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    (nanos / 1_000 % 1_000_000_000_000) * 100 + COUNTER.fetch_add(1, Ordering::Relaxed) % 100
+}
+
+/// The org stores a test runs against: SQLite, then PostgreSQL if configured.
+pub(super) async fn backends() -> Vec<TestOrg> {
+    let catalog = Arc::new(Catalog::standard().expect("catalog"));
+    let mut out = Vec::new();
+    let org_id = fresh_org_id();
+    let dir = TempDir::new(org_id);
+    let sqlite = Backend::connect(&dir.0, None, 4).expect("sqlite");
+    out.push(TestOrg {
+        store: Arc::new(
+            sqlite
+                .org_store(org_id, catalog.clone())
+                .await
+                .expect("sqlite org"),
+        ),
+        backend: "sqlite",
+        _pg: None,
+        _dir: dir,
+    });
+    let url = std::env::var("ZCRM_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if let Some(url) = url {
+        let org_id = fresh_org_id();
+        let dir = TempDir::new(org_id);
+        let pg = Backend::connect(&dir.0, Some(&url), 8).expect("postgres");
+        let schema = PgSchema { url, org_id };
+        out.push(TestOrg {
+            store: Arc::new(pg.org_store(org_id, catalog).await.expect("postgres org")),
+            backend: "postgres",
+            _pg: Some(schema),
+            _dir: dir,
+        });
+    }
+    out
+}
+
+/// Subscribes a channel to Leads' creations.
+pub(super) async fn watch_leads(store: &OrgStore) {
+    let channel = Channel {
+        channel_id: "1000".into(),
+        module: "Leads".into(),
+        events: vec!["create".into()],
+        notify_url: "https://hooks.zylker.example/crm".into(),
+        token: Some("secret".into()),
+        expiry: T0 + 86_400_000,
+        notify_on_related_action: true,
+        return_affected_field_values: false,
+        fields: None,
+        notification_condition: None,
+    };
+    store
+        .save_channels(vec![channel], false, T0)
+        .await
+        .expect("channel");
+}
+
+/// Queues `n` events (one write of one new Lead each), due at `now`.
+pub(super) async fn queue(store: &OrgStore, n: i64, now: i64) {
+    for id in 0..n {
+        let (prefix, catalog) = (store.prefix.clone(), store.catalog.clone());
+        let change = Change {
+            op: Op::Insert,
+            id: 5_000 + id,
+            fields: Vec::new(),
+        };
+        let queued = store
+            .db
+            .write(move |c| enqueue(c, &prefix, &catalog, "Leads", &[change], now, false))
+            .await
+            .expect("enqueue");
+        assert_eq!(queued, 1);
+    }
+}
