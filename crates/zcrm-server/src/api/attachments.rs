@@ -5,6 +5,7 @@ use super::params::{batch_status, id_list, int_param, Params};
 use super::users_org::no_content;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
+use crate::wire::Success;
 use axum::body::Body;
 use axum::extract::{Multipart, Path, Query};
 use axum::http::{header, StatusCode};
@@ -185,10 +186,13 @@ fn uploaded(caller: &Caller, row: &AttachmentRow) -> Response {
     let tz = caller.org.tz;
     json_response(
         200,
-        &json!({"data": [{"code": "SUCCESS", "status": "success", "message": "attachment uploaded successfully",
-            "details": {"Modified_Time": format_datetime(row.modified_time, tz), "Modified_By": user(caller, row.modified_by),
-                        "Created_Time": format_datetime(row.created_time, tz), "id": row.id.to_string(),
-                        "Created_By": user(caller, row.created_by)}}]}),
+        &json!({"data": [Success::new("attachment uploaded successfully")
+            .detail("Modified_Time", format_datetime(row.modified_time, tz))
+            .detail("Modified_By", user(caller, row.modified_by))
+            .detail("Created_Time", format_datetime(row.created_time, tz))
+            .detail("id", row.id.to_string())
+            .detail("Created_By", user(caller, row.created_by))
+            .to_value()]}),
     )
 }
 
@@ -350,7 +354,11 @@ async fn delete(
                 if link_url(&row).is_none() {
                     let _ = caller.app.files.delete(&row.file_key).await;
                 }
-                data.push(json!({"code": "SUCCESS", "status": "success", "message": "attachment deleted", "details": {"id": id.to_string()}}));
+                data.push(
+                    Success::new("attachment deleted")
+                        .detail("id", id.to_string())
+                        .to_value(),
+                );
             }
             None => data.push(
                 ApiError::new(Code::InvalidData)

@@ -13,6 +13,7 @@ use super::composite_ref::{self as refs, Ref};
 use super::params::json_body;
 use crate::auth::Caller;
 use crate::error::{json_response, HttpResult};
+use crate::wire::Success;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
 use axum::response::Response;
@@ -77,12 +78,12 @@ impl Outcome {
                 status,
                 headers,
                 body,
-            } => json!({
-                "code": "SUCCESS",
-                "details": {"response": {"status_code": status, "headers": headers, "body": body}},
-                "message": "composite sub request executed successfully",
-                "status": "success",
-            }),
+            } => Success::new("composite sub request executed successfully")
+                .detail(
+                    "response",
+                    json!({"status_code": status, "headers": headers, "body": body}),
+                )
+                .to_value(),
             Outcome::Error(e) => e.to_json(),
         }
     }

@@ -4,6 +4,7 @@ use super::params::json_body;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
 use crate::service::records::{check_record, Mode};
+use crate::wire::Success;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
@@ -131,15 +132,10 @@ pub async fn convert(
         .map_err(crate::error::HttpError)?;
     Ok(json_response(
         200,
-        &json!({"data": [{
-            "code": "SUCCESS",
-            "status": "success",
-            "message": "The record has been converted successfully",
-            "details": {
-                "Contacts": linked(&Some(done.contact)),
-                "Accounts": linked(&done.account),
-                "Deals": linked(&done.deal),
-            },
-        }]}),
+        &json!({"data": [Success::new("The record has been converted successfully")
+            .detail("Contacts", linked(&Some(done.contact)))
+            .detail("Accounts", linked(&done.account))
+            .detail("Deals", linked(&done.deal))
+            .to_value()]}),
     ))
 }

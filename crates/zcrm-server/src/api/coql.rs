@@ -2,51 +2,42 @@
 //! run in the database by the store, rendered as Zoho does
 //! (`{"data":[…],"info":{"count","more_records"}}`, 204 when nothing matches).
 
-use super::params::json_body;
 use super::users_org::no_content;
 use crate::auth::Caller;
 use crate::error::{json_response, HttpResult};
-use axum::body::Bytes;
+use crate::wire::Body;
 use axum::response::Response;
 use axum::Extension;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use zcrm_core::query::{coql, Aggregate, Column, Query, SelectExpr, Target, UserInfo};
 use zcrm_core::scope::{Op, Scope};
 use zcrm_core::value::{render, SqlValue};
 use zcrm_core::{ApiError, Code};
 
+/// The body of `POST /coql`.
+#[derive(Deserialize)]
+pub struct CoqlRequest {
+    select_query: String,
+    #[serde(default)]
+    include_meta: Option<Vec<IncludeMeta>>,
+}
+
+#[derive(Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum IncludeMeta {
+    Fields,
+}
+
 pub async fn query(
     Extension(caller): Extension<Caller>,
     budget: Option<Extension<crate::limits::Budget>>,
-    body: Bytes,
+    Body(body): Body<CoqlRequest>,
 ) -> HttpResult<Response> {
-    let body = json_body(&body)?;
-    let sql = match body.get("select_query") {
-        Some(Value::String(s)) => s.as_str(),
-        Some(_) => {
-            return Err(ApiError::new(Code::InvalidData)
-                .detail("api_name", "select_query")
-                .detail("expected_data_type", "string")
-                .into())
-        }
-        None => {
-            return Err(ApiError::new(Code::MandatoryNotFound)
-                .detail("api_name", "select_query")
-                .message("mandatory key not found")
-                .into())
-        }
-    };
-    let include_fields = match body.get("include_meta") {
-        None | Some(Value::Null) => false,
-        Some(Value::Array(a)) if a.iter().all(|v| v == "fields") => !a.is_empty(),
-        Some(_) => {
-            return Err(ApiError::new(Code::InvalidData)
-                .detail("api_name", "include_meta")
-                .detail("supported_values", json!(["fields"]))
-                .into())
-        }
-    };
-    let q = coql::parse(caller.org.store.catalog(), sql)?;
+    let include_fields = body
+        .include_meta
+        .is_some_and(|m| m.contains(&IncludeMeta::Fields));
+    let q = coql::parse(caller.org.store.catalog(), &body.select_query)?;
     // Read on every module the query touches (Zoho's COQL page), and the fields
     // scope for `include_meta`.
     for m in coql::modules_touched(&q) {

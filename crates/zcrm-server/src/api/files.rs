@@ -8,6 +8,7 @@ use super::params::Params;
 use super::users_org::no_content;
 use crate::auth::Caller;
 use crate::error::{json_response, HttpResult};
+use crate::wire::Success;
 use axum::body::Body;
 use axum::extract::{Multipart, Query};
 use axum::http::{header, StatusCode};
@@ -75,12 +76,12 @@ pub async fn upload(
             .files
             .put(&meta_key(org, id), meta.to_string().into())
             .await?;
-        data.push(json!({
-            "code": "SUCCESS",
-            "details": {"name": name, "id": id},
-            "message": format!("{name} uploaded successfully"),
-            "status": "success",
-        }));
+        data.push(
+            Success::new(format!("{name} uploaded successfully"))
+                .detail("name", name.clone())
+                .detail("id", id.clone())
+                .to_value(),
+        );
     }
     Ok(json_response(200, &json!({ "data": data })))
 }

@@ -5,6 +5,7 @@ use super::params::{data_array, json_body, Params};
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
 use crate::service::records::{check_record, Mode};
+use crate::wire::Success;
 use crate::workers::spawn_mass_update;
 use axum::body::Bytes;
 use axum::extract::Query;
@@ -127,8 +128,9 @@ pub async fn schedule(
     spawn_mass_update(caller.app.clone(), caller.org.clone(), job);
     Ok(json_response(
         202,
-        &json!({"data": [{"code": "SUCCESS", "status": "success", "message": "mass update scheduled successfully",
-                          "details": {"job_id": job.to_string()}}]}),
+        &json!({"data": [Success::new("mass update scheduled successfully")
+            .detail("job_id", job.to_string())
+            .to_value()]}),
     ))
 }
 

@@ -5,6 +5,7 @@ use super::params::{int_param, json_body, Params};
 use crate::auth::Caller;
 use crate::error::{json_response, HttpResult};
 use crate::notify::check_url;
+use crate::wire::Success;
 use axum::body::Bytes;
 use axum::extract::{Extension, Query};
 use axum::response::{IntoResponse, Response};
@@ -398,12 +399,7 @@ async fn save(caller: Caller, body: Bytes, mode: Mode) -> HttpResult<Response> {
                     .filter(|c| !c.events.is_empty())
                     .map(|c| event_detail(&caller, c))
                     .collect();
-                out.push(json!({
-                    "code": "SUCCESS",
-                    "details": {"events": events},
-                    "message": message,
-                    "status": "success",
-                }));
+                out.push(Success::new(message).detail("events", events).to_value());
             }
         }
     }
@@ -529,7 +525,9 @@ pub async fn disable(
         .zip(&found)
         .map(|(id, f)| {
             if *f {
-                json!({"code": "SUCCESS", "details": {"channel_id": id}, "message": UNSUBSCRIBED, "status": "success"})
+                Success::new(UNSUBSCRIBED)
+                    .detail("channel_id", id.clone())
+                    .to_value()
             } else {
                 not_subscribed(id).to_json()
             }

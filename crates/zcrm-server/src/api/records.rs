@@ -7,6 +7,7 @@ use crate::error::{json_response, raw_json_response, HttpResult};
 use crate::service::page_token::PageToken;
 use crate::service::records::{check_record, Mode};
 use crate::wire::record::{data_body, render_row};
+use crate::wire::Success;
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
@@ -315,19 +316,14 @@ fn success_item(caller: &Caller, s: &Saved, message: &str) -> Value {
         item["duplicate_field"] = json!(u.duplicate_field);
         return item;
     }
-    json!({
-        "code": "SUCCESS",
-        "details": {
-            "Modified_Time": format_datetime(s.modified_time, tz),
-            "Modified_By": user_ref(caller, s.modified_by, false),
-            "Created_Time": format_datetime(s.created_time, tz),
-            "id": s.id.to_string(),
-            "Created_By": user_ref(caller, s.created_by, false),
-            "$approval_state": "approved",
-        },
-        "message": message,
-        "status": "success",
-    })
+    Success::new(message)
+        .detail("Modified_Time", format_datetime(s.modified_time, tz))
+        .detail("Modified_By", user_ref(caller, s.modified_by, false))
+        .detail("Created_Time", format_datetime(s.created_time, tz))
+        .detail("id", s.id.to_string())
+        .detail("Created_By", user_ref(caller, s.created_by, false))
+        .detail("$approval_state", "approved")
+        .to_value()
 }
 
 pub(crate) async fn write(
@@ -591,9 +587,14 @@ async fn delete(caller: &Caller, m: &Arc<Module>, ids: Vec<i64>) -> HttpResult<R
         .zip(&done)
         .map(|(id, d)| {
             if *d {
-                json!({"code": "SUCCESS", "details": {"id": id.to_string()}, "message": "record deleted", "status": "success"})
+                Success::new("record deleted")
+                    .detail("id", id.to_string())
+                    .to_value()
             } else {
-                ApiError::new(Code::InvalidData).detail("id", id.to_string()).message("record not deleted").to_json()
+                ApiError::new(Code::InvalidData)
+                    .detail("id", id.to_string())
+                    .message("record not deleted")
+                    .to_json()
             }
         })
         .collect();

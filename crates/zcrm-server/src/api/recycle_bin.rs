@@ -5,6 +5,7 @@ use super::params::{batch_status, id_list, int_param, Params};
 use super::users_org::no_content;
 use crate::auth::Caller;
 use crate::error::{json_response, HttpResult};
+use crate::wire::Success;
 use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::Extension;
@@ -84,9 +85,14 @@ async fn purge(caller: &Caller, ids: Vec<i64>) -> HttpResult<Response> {
         .zip(&done)
         .map(|(id, d)| {
             if *d {
-                json!({"status": "success", "code": "SUCCESS", "message": "record deleted permanently", "details": {"id": id.to_string()}})
+                Success::new("record deleted permanently")
+                    .detail("id", id.to_string())
+                    .to_value()
             } else {
-                ApiError::new(Code::InvalidData).detail("id", id.to_string()).message("the id given seems to be invalid").to_json()
+                ApiError::new(Code::InvalidData)
+                    .detail("id", id.to_string())
+                    .message("the id given seems to be invalid")
+                    .to_json()
             }
         })
         .collect();

@@ -9,6 +9,7 @@ use super::records::list_page;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
 use crate::service::records::{check_record, Mode};
+use crate::wire::Success;
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
@@ -161,8 +162,13 @@ fn relate_response(ids: &[i64], done: &[bool], link: bool) -> Response {
         .zip(done)
         .map(|(rid, d)| {
             if *d {
-                json!({"code": "SUCCESS", "details": {"id": rid.to_string()},
-                       "message": if link { "relation added" } else { "relation removed" }, "status": "success"})
+                Success::new(if link {
+                    "relation added"
+                } else {
+                    "relation removed"
+                })
+                .detail("id", rid.to_string())
+                .to_value()
             } else {
                 ApiError::new(Code::InvalidData)
                     .detail("id", rid.to_string())

@@ -6,6 +6,7 @@ use super::params::{batch_status, json_body, Params};
 use super::users_org::no_content;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
+use crate::wire::Success;
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
 use axum::response::Response;
@@ -37,14 +38,20 @@ fn tag_json(caller: &Caller, t: &TagRow) -> Value {
 }
 
 fn success(caller: &Caller, t: &TagRow, message: &str) -> Value {
-    json!({"code": "SUCCESS", "status": "success", "message": message, "details": {
-        "id": t.id.to_string(),
-        "created_time": format_datetime(t.created_time, caller.org.tz),
-        "modified_time": format_datetime(t.modified_time, caller.org.tz),
-        "created_by": user(caller, t.created_by),
-        "modified_by": user(caller, t.modified_by),
-        "color_code": t.color_code,
-    }})
+    Success::new(message)
+        .detail("id", t.id.to_string())
+        .detail(
+            "created_time",
+            format_datetime(t.created_time, caller.org.tz),
+        )
+        .detail(
+            "modified_time",
+            format_datetime(t.modified_time, caller.org.tz),
+        )
+        .detail("created_by", user(caller, t.created_by))
+        .detail("modified_by", user(caller, t.modified_by))
+        .detail("color_code", t.color_code.clone())
+        .to_value()
 }
 
 fn ctx(caller: &Caller) -> WriteCtx {
@@ -214,7 +221,7 @@ pub async fn delete(
         .delete_or_merge_tag(move |n| catalog.module(n).cloned(), id, None, ctx(&caller))
         .await?
         .map_err(crate::error::HttpError)?;
-    let item = json!({"code": "SUCCESS", "status": "success", "message": "tags deleted successfully", "details": {"id": done.id.to_string()}});
+    let item = Success::new("tags deleted successfully").detail("id", done.id.to_string());
     Ok(json_response(200, &json!({"tags": [item]})))
 }
 
@@ -318,8 +325,10 @@ async fn tag_records(
         .iter()
         .zip(&out)
         .map(|(id, r)| match r {
-            Ok(tags) => json!({"code": "SUCCESS", "status": "success", "message": "tags updated successfully",
-                               "details": {"id": id.to_string(), "tags": tags}}),
+            Ok(tags) => Success::new("tags updated successfully")
+                .detail("id", id.to_string())
+                .detail("tags", tags.clone())
+                .to_value(),
             Err(e) => e.to_json(),
         })
         .collect();

@@ -1,4 +1,9 @@
 //! The wire: how zcrm's data is written in Zoho's JSON, shared by handlers
 //! and workers (a notification payload renders a record as `GET` does).
 
+pub mod body;
+pub mod item;
 pub mod record;
+
+pub use body::Body;
+pub use item::Success;

@@ -1,6 +1,7 @@
 //! Bulk write jobs: `POST /crm/bulk/v8/write`, `GET …/{job_id}` and its result.
 
 use super::*;
+use crate::wire::Success;
 
 pub async fn create_write(
     Extension(caller): Extension<Caller>,
@@ -149,8 +150,10 @@ pub async fn create_write(
     work::spawn_job(app.clone(), caller.org.clone(), id, "write".into());
     Ok(json_response(
         201,
-        &json!({"status": "success", "code": "SUCCESS", "message": "success",
-                "details": {"id": id.to_string(), "created_by": user_json(&app, &caller.org, caller.user_id)}}),
+        &Success::new("success")
+            .detail("id", id.to_string())
+            .detail("created_by", user_json(&app, &caller.org, caller.user_id))
+            .to_value(),
     ))
 }
 
