@@ -138,6 +138,27 @@ async fn two_nodes_sharing_the_database_spend_the_allowance_once() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_charging_at_once_spend_the_allowance_once() {
+    for db in backends().await {
+        let (c, b) = (&db.control, db.backend);
+        let nodes: Vec<Ledger> = (0..4).map(|_| Ledger::new(ORG, 500)).collect();
+        // Each node's calls one after another, the nodes at once: their
+        // reservations race in the database (on PostgreSQL, in parallel
+        // transactions that only the org's row lock orders).
+        let spend = nodes.iter().map(|l| async move {
+            let mut calls = 0;
+            while l.charge(c, 1, T0).await.is_ok() {
+                calls += 1;
+            }
+            calls
+        });
+        let calls = futures::future::join_all(spend).await;
+        assert_eq!(calls.iter().sum::<i32>(), 500, "{b}: {calls:?}");
+        assert_eq!(charged(c, ORG, T0).await, 500, "{b}");
+    }
+}
+
 #[tokio::test]
 async fn a_refill_changes_the_generation_so_old_charges_refund_to_the_database() {
     for db in backends().await {
