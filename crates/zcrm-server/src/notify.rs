@@ -6,7 +6,6 @@
 
 use crate::state::{App, OrgCtx};
 use crate::wire::record::render_row;
-use rand::Rng;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -45,7 +44,7 @@ const PRUNE_BATCH: i64 = 2_000;
 /// The delay before attempt `attempt + 1`, after `attempt` failed.
 pub fn backoff_ms(attempt: i64) -> i64 {
     let base = BASE_BACKOFF_MS << (attempt - 1).clamp(0, 10);
-    let jitter = rand::thread_rng().gen_range(0.8..1.2);
+    let jitter = rand::random_range(0.8..1.2);
     (base as f64 * jitter) as i64
 }
 
@@ -150,15 +149,28 @@ impl Resolve for GuardedResolver {
 /// timeouts, and host names that resolve to private addresses refused
 /// (unless `allow_private`).
 pub fn guarded_client(allow_private: bool, agent: &str) -> Option<reqwest::Client> {
+    receiver_client(allow_private, agent)
+        .map_err(|e| tracing::error!("cannot build the HTTP client: {e}"))
+        .ok()
+}
+
+/// The client behind [`guarded_client`] and the dispatcher. https receivers
+/// are checked against the Mozilla roots built in (webpki-root-certs) only,
+/// not the host's certificate store, so a server verifies the same receivers
+/// wherever it runs, a bare container included.
+fn receiver_client(allow_private: bool, agent: &str) -> reqwest::Result<reqwest::Client> {
+    let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|der| reqwest::Certificate::from_der(der))
+        .collect::<reqwest::Result<Vec<_>>>()?;
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .dns_resolver(Arc::new(GuardedResolver { allow_private }))
         .user_agent(agent)
+        .tls_certs_only(roots)
         .build()
-        .map_err(|e| tracing::error!("cannot build the HTTP client: {e}"))
-        .ok()
 }
 
 /// The callback body, as Zoho sends it (D8 notifications/overview). With
@@ -309,16 +321,7 @@ impl Drop for InFlight<'_> {
 /// Runs until `stop` turns true; in-flight sends are then abandoned (their
 /// lease runs out and another claim sends them again).
 pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
-    let client = match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .dns_resolver(Arc::new(GuardedResolver {
-            allow_private: app.allow_private_webhooks,
-        }))
-        .user_agent("zcrm-notifications")
-        .build()
-    {
+    let client = match receiver_client(app.allow_private_webhooks, "zcrm-notifications") {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("notifications: cannot build the HTTP client: {e}");
@@ -334,7 +337,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         global: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         hosts: Mutex::new(HashMap::new()),
         inflight: Mutex::new(HashSet::new()),
-        node: rand::thread_rng().gen_range(1..i64::MAX),
+        node: rand::random_range(1..i64::MAX),
     });
     let mut tasks = JoinSet::new();
     let mut pruned_at: Option<i64> = None;
@@ -554,6 +557,12 @@ mod tests {
         assert!(check_url("https://hooks.example.com/zoho?a=1", false).is_ok());
         assert!(check_url("ftp://hooks.example.com/", true).is_err());
         assert!(check_url("not a url", true).is_err());
+    }
+
+    #[test]
+    fn receiver_client_builds_with_the_webpki_roots() {
+        assert!(!webpki_root_certs::TLS_SERVER_ROOT_CERTS.is_empty());
+        receiver_client(false, "zcrm-test").expect("the roots parse and the client builds");
     }
 
     #[test]

@@ -6,7 +6,6 @@ use crate::args;
 use crate::db::{Conn, ConnExt, Db, DbRow, Dialect};
 use crate::password;
 use crate::StoreError;
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
@@ -73,7 +72,7 @@ pub fn hash(secret: &str) -> String {
 
 fn random_hex(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
-    rand::thread_rng().fill_bytes(&mut b);
+    rand::fill(&mut b[..]);
     hex::encode(b)
 }
 

@@ -4,17 +4,15 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use rand::distributions::{Alphanumeric, DistString};
-use rand::RngCore;
+use rand::distr::{Alphanumeric, SampleString};
 
 /// 20 alphanumerics ≈ 119 bits: safe to print, to type and to paste.
 pub fn generate() -> String {
-    Alphanumeric.sample_string(&mut rand::thread_rng(), 20)
+    Alphanumeric.sample_string(&mut rand::rng(), 20)
 }
 
 pub fn hash(password: &str) -> String {
-    let mut salt = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut salt);
+    let salt: [u8; 16] = rand::random();
     let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt length");
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)

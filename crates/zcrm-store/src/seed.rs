@@ -7,7 +7,7 @@ use crate::records::{insert_many, OrgStore};
 use crate::schema::col;
 use crate::StoreError;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use zcrm_core::ids::IdGen;
 use zcrm_core::meta::Module;
 use zcrm_core::value::SqlValue;
@@ -61,7 +61,7 @@ fn picks(m: &Module, field: &str) -> Vec<String> {
 /// A skewed choice: earlier values are more common, as in real pipelines.
 fn skewed<'a>(rng: &mut StdRng, values: &'a [String]) -> &'a str {
     let n = values.len().max(1);
-    let i = ((rng.gen::<f64>().powi(2)) * n as f64) as usize;
+    let i = ((rng.random::<f64>().powi(2)) * n as f64) as usize;
     values.get(i.min(n - 1)).map(String::as_str).unwrap_or("")
 }
 
@@ -108,7 +108,7 @@ impl OrgStore {
         for i in 0..spec.accounts {
             let id = ids.next(spec.now);
             account_ids.push(id);
-            let t = spec.now - rng.gen_range(0..two_years);
+            let t = spec.now - rng.random_range(0..two_years);
             let mut v: Vec<SqlValue> = vec![
                 format!(
                     "{} {} Corp {i}",
@@ -117,9 +117,9 @@ impl OrgStore {
                 )
                 .into(),
                 skewed(&mut rng, &industries).into(),
-                ((rng.gen_range(0..10_000_000i64)) as f64).into(),
-                rng.gen_range(1..5_000i64).into(),
-                CITIES[rng.gen_range(0..CITIES.len())].into(),
+                ((rng.random_range(0..10_000_000i64)) as f64).into(),
+                rng.random_range(1..5_000i64).into(),
+                CITIES[rng.random_range(0..CITIES.len())].into(),
             ];
             v.extend(system(t));
             rows.push((id, v));
@@ -142,12 +142,12 @@ impl OrgStore {
         for i in 0..spec.contacts {
             let id = ids.next(spec.now);
             let (f, l) = (
-                FIRST[rng.gen_range(0..FIRST.len())],
-                LAST[rng.gen_range(0..LAST.len())],
+                FIRST[rng.random_range(0..FIRST.len())],
+                LAST[rng.random_range(0..LAST.len())],
             );
-            let t = spec.now - rng.gen_range(0..two_years);
+            let t = spec.now - rng.random_range(0..two_years);
             let account = account_ids
-                .get(rng.gen_range(0..account_ids.len().max(1)))
+                .get(rng.random_range(0..account_ids.len().max(1)))
                 .copied();
             let mut v: Vec<SqlValue> = vec![
                 f.into(),
@@ -155,7 +155,7 @@ impl OrgStore {
                 format!("{f} {l}").into(),
                 format!("{}.{}{i}@example.com", f.to_lowercase(), l.to_lowercase()).into(),
                 account.into(),
-                CITIES[rng.gen_range(0..CITIES.len())].into(),
+                CITIES[rng.random_range(0..CITIES.len())].into(),
             ];
             v.extend(system(t));
             rows.push((id, v));
@@ -200,10 +200,10 @@ impl OrgStore {
                 let i = made + k;
                 let id = ids.next(spec.now);
                 let (f, l) = (
-                    FIRST[rng.gen_range(0..FIRST.len())],
-                    LAST[rng.gen_range(0..LAST.len())],
+                    FIRST[rng.random_range(0..FIRST.len())],
+                    LAST[rng.random_range(0..LAST.len())],
                 );
-                let t = spec.now - rng.gen_range(0..two_years);
+                let t = spec.now - rng.random_range(0..two_years);
                 let mut v: Vec<SqlValue> = vec![
                     f.into(),
                     l.into(),
@@ -211,16 +211,16 @@ impl OrgStore {
                     format!("{}.{}{i}@example.org", f.to_lowercase(), l.to_lowercase()).into(),
                     format!(
                         "{} {}",
-                        LAST[rng.gen_range(0..LAST.len())],
+                        LAST[rng.random_range(0..LAST.len())],
                         ["Ltd", "Inc", "GmbH", "LLC"][i % 4]
                     )
                     .into(),
                     skewed(&mut rng, &statuses).into(),
                     skewed(&mut rng, &sources).into(),
                     skewed(&mut rng, &industries).into(),
-                    ((rng.gen_range(0..10_000_000i64)) as f64).into(),
-                    rng.gen_range(1..10_000i64).into(),
-                    CITIES[rng.gen_range(0..CITIES.len())].into(),
+                    ((rng.random_range(0..10_000_000i64)) as f64).into(),
+                    rng.random_range(1..10_000i64).into(),
+                    CITIES[rng.random_range(0..CITIES.len())].into(),
                 ];
                 v.extend(system(t));
                 rows.push((id, v));
