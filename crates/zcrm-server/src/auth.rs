@@ -59,7 +59,8 @@ pub async fn operator(
     let info = app
         .control
         .authenticate(&token, app.now())
-        .await?
+        .await
+        .map_err(crate::error::store)?
         .ok_or_else(|| ApiError::new(Code::InvalidToken))?;
     let scopes = Scopes::parse_list(&info.scopes).unwrap_or_default();
     let wanted = Scope::parse(scope).ok_or_else(|| ApiError::internal("scope"))?;
@@ -133,7 +134,8 @@ async fn authorize(
             let info = app
                 .control
                 .authenticate(token, now)
-                .await?
+                .await
+                .map_err(crate::error::store)?
                 .ok_or_else(|| ApiError::new(Code::InvalidToken))?;
             let entry = CachedToken {
                 org_id: info.org_id,

@@ -220,18 +220,28 @@ impl App {
         let org = self
             .control
             .orgs()
-            .await?
+            .await
+            .map_err(crate::error::store)?
             .into_iter()
             .find(|o| o.id == org_id)
             .ok_or_else(|| ApiError::internal(format!("org {org_id} missing")))?;
         let tz = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
-        let store = self.backend.org_store(org_id, self.catalog.clone()).await?;
-        let users = self.control.users(org_id).await?;
+        let store = self
+            .backend
+            .org_store(org_id, self.catalog.clone())
+            .await
+            .map_err(crate::error::store)?;
+        let users = self
+            .control
+            .users(org_id)
+            .await
+            .map_err(crate::error::store)?;
         let ids: HashSet<i64> = users.iter().map(|u| u.id).collect();
         let settings = self
             .control
             .limit_settings(org_id)
-            .await?
+            .await
+            .map_err(crate::error::store)?
             .ok_or_else(|| ApiError::internal(format!("org {org_id} missing")))?;
         let ctx = Arc::new(OrgCtx {
             limits: crate::limits::OrgLimiter::new(settings, self.now()),

@@ -5,11 +5,11 @@
 
 use crate::db::{int, opt_text, text};
 use crate::records::{exists, OrgStore, WriteCtx};
+use crate::Refusal;
 use crate::StoreError;
 use std::sync::Arc;
 use zcrm_core::meta::Module;
 use zcrm_core::value::SqlValue;
-use zcrm_core::ApiError;
 
 #[derive(Debug, Clone)]
 pub struct AttachmentRow {
@@ -46,8 +46,9 @@ fn from_row(r: &[SqlValue]) -> Result<AttachmentRow, StoreError> {
     })
 }
 
-fn bad_parent() -> ApiError {
-    ApiError::invalid_id_at(2)
+/// The parent record in the URL (`/{module}/{id}/Attachments`) does not exist.
+fn bad_parent() -> Refusal {
+    Refusal::NoRecordAtPath(2)
 }
 
 /// A new attachment's row (its content is already stored under `file_key`).
@@ -66,7 +67,7 @@ impl OrgStore {
         parent_id: i64,
         a: NewAttachment,
         ctx: WriteCtx,
-    ) -> Result<Result<AttachmentRow, ApiError>, StoreError> {
+    ) -> Result<Result<AttachmentRow, Refusal>, StoreError> {
         let prefix = self.prefix.clone();
         self.db
             .write(move |c| {
@@ -115,7 +116,7 @@ impl OrgStore {
         ids: Option<Vec<i64>>,
         offset: u64,
         limit: u64,
-    ) -> Result<Result<(Vec<AttachmentRow>, bool), ApiError>, StoreError> {
+    ) -> Result<Result<(Vec<AttachmentRow>, bool), Refusal>, StoreError> {
         let prefix = self.prefix.clone();
         self.db
             .read(move |c| {

@@ -15,11 +15,11 @@ use crate::query::Compiler;
 use crate::records::{table, write_rows, OrgStore, WriteCtx, WriteRow};
 use crate::schema::col;
 use crate::StoreError;
+use crate::{Refusal, Rejected};
 use std::sync::Arc;
 use zcrm_core::meta::Module;
 use zcrm_core::query::{Column, Filter, UserInfo};
 use zcrm_core::value::SqlValue;
-use zcrm_core::ApiError;
 
 /// How long a claim holds without being renewed (every batch renews it).
 pub const LEASE_MS: i64 = 30_000;
@@ -160,7 +160,8 @@ pub enum LimitHit {
 pub struct BatchRow {
     /// 1-based data row number (the header not counted).
     pub row_no: i64,
-    pub row: Result<WriteRow, ApiError>,
+    /// The row, or its error as the result file writes it (`CODE-api_name`).
+    pub row: Result<WriteRow, String>,
     /// Update: the record is the one whose field (index) holds this value.
     pub find: Option<(usize, SqlValue)>,
     pub new_id: i64,
@@ -182,14 +183,6 @@ pub struct ReadSpec {
     pub columns: Vec<Column>,
     pub filter: Option<Filter>,
     pub users: Vec<UserInfo>,
-}
-
-/// `ApiError` → `CODE-api_name` as Zoho's result files write row errors.
-pub fn row_error(e: &ApiError) -> String {
-    match e.details.get("api_name").and_then(|v| v.as_str()) {
-        Some(f) => format!("{}-{f}", e.code.as_str()),
-        None => e.code.as_str().to_string(),
-    }
 }
 
 fn count(c: &mut dyn Conn, sql: &str, args: &[SqlValue]) -> Result<i64, StoreError> {
@@ -376,6 +369,7 @@ impl OrgStore {
         module: Arc<Module>,
         rows: Vec<BatchRow>,
         ctx: WriteCtx,
+        row_error: fn(&Refusal) -> String,
     ) -> Result<bool, StoreError> {
         let (prefix, catalog) = (self.prefix.clone(), self.catalog.clone());
         self.db
@@ -412,8 +406,9 @@ impl OrgStore {
                         match found {
                             Some(x) => w.id = Some(int(&x[0])?),
                             None => {
-                                row = Err(ApiError::new(zcrm_core::Code::ResourceNotFound)
-                                    .detail("api_name", f.api_name.as_str()))
+                                row = Err(row_error(&Refusal::NotFoundBy {
+                                    field: f.api_name.clone(),
+                                }))
                             }
                         }
                     }
@@ -445,7 +440,11 @@ impl OrgStore {
                         }
                         Err(e) => {
                             skipped += 1;
-                            ("SKIPPED", None, Some(row_error(&e)))
+                            let text = match e {
+                                Rejected::Input(text) => text,
+                                Rejected::Store(r) => row_error(&r),
+                            };
+                            ("SKIPPED", None, Some(text))
                         }
                     };
                     results.push([job.into(), row_no.into(), status.into(), id.into(), err.into()]);

@@ -9,11 +9,11 @@ use crate::records::{
     exists, insert_one, read_row, select_list, table, update_one, OrgStore, WriteCtx, WriteRow,
 };
 use crate::schema::{col, module_col};
+use crate::Refusal;
 use crate::StoreError;
 use std::sync::Arc;
 use zcrm_core::meta::{Catalog, Module};
 use zcrm_core::value::{Checked, SqlValue};
-use zcrm_core::{ApiError, Code};
 
 /// Lead field → Contact field, as Zoho's default conversion mapping.
 const TO_CONTACT: &[(&str, &str)] = &[
@@ -162,7 +162,7 @@ impl OrgStore {
         &self,
         req: ConvertRequest,
         ctx: WriteCtx,
-    ) -> Result<Result<Converted, ApiError>, StoreError> {
+    ) -> Result<Result<Converted, Refusal>, StoreError> {
         let (catalog, prefix) = (self.catalog.clone(), self.prefix.clone());
         let r = self
             .db
@@ -175,13 +175,13 @@ impl OrgStore {
                         notify_conversion(c, &catalog, &prefix, &done, lead_id, new_ids, ctx.now)?;
                         Ok(Ok(done))
                     }
-                    Err(e) => Err(StoreError::Refused(e)),
+                    Err(e) => Err(StoreError::Refused(Box::new(e))),
                 }
             })
             .await;
         match r {
             Ok(x) => Ok(x),
-            Err(StoreError::Refused(e)) => Ok(Err(e)),
+            Err(StoreError::Refused(e)) => Ok(Err(*e)),
             Err(e) => Err(e),
         }
     }
@@ -214,7 +214,7 @@ fn convert(
     prefix: &str,
     req: ConvertRequest,
     ctx: &WriteCtx,
-) -> Result<Result<Converted, ApiError>, StoreError> {
+) -> Result<Result<Converted, Refusal>, StoreError> {
     let (leads, contacts, accounts, deals) = (
         module(catalog, "Leads")?,
         module(catalog, "Contacts")?,
@@ -231,7 +231,7 @@ fn convert(
         &[req.lead_id.into()],
     )?;
     let Some(lead) = lead else {
-        return Ok(Err(ApiError::invalid_id_at(1)));
+        return Ok(Err(Refusal::NoRecordAtPath(1)));
     };
     let lead = read_row(catalog, leads, &all, lead)?;
     let values: Vec<SqlValue> = lead.cells.iter().map(|c| c.value.clone()).collect();
@@ -243,27 +243,21 @@ fn convert(
             .map(|i| &values[i])
     };
     if get("Converted__s").and_then(|v| v.as_i64()) == Some(1) {
-        return Ok(Err(
-            ApiError::new(Code::IdAlreadyConverted).detail("resource_path_index", 1)
-        ));
+        return Ok(Err(Refusal::AlreadyConverted));
     }
     let owner = req
         .assign_to
         .or_else(|| get("Owner").and_then(|v| v.as_i64()))
         .unwrap_or(ctx.user);
     if !ctx.users.contains(&owner) {
-        return Ok(Err(ApiError::new(Code::InvalidData)
-            .detail("api_name", "assign_to")
-            .detail("json_path", "$.data[0].assign_to")));
+        return Ok(Err(Refusal::invalid("assign_to", "$.data[0].assign_to")));
     }
 
     // The Account: the one named, else the one with the lead's company name, else a new one.
     let account: Linked = match req.account_id {
         Some(id) => {
             if !exists(c, prefix, accounts, id)? {
-                return Ok(Err(ApiError::new(Code::InvalidData)
-                    .detail("api_name", "Accounts")
-                    .detail("json_path", "$.data[0].Accounts")));
+                return Ok(Err(Refusal::invalid("Accounts", "$.data[0].Accounts")));
             }
             if req.overwrite {
                 let mut r = row(
@@ -322,9 +316,7 @@ fn convert(
     let contact_id = match req.contact_id {
         Some(id) => {
             if !exists(c, prefix, contacts, id)? {
-                return Ok(Err(ApiError::new(Code::InvalidData)
-                    .detail("api_name", "Contacts")
-                    .detail("json_path", "$.data[0].Contacts")));
+                return Ok(Err(Refusal::invalid("Contacts", "$.data[0].Contacts")));
             }
             let mut r = row(
                 if req.overwrite {

@@ -15,13 +15,14 @@ pub mod password;
 pub mod pg;
 pub mod query;
 pub mod records;
+pub mod refusal;
 pub mod schema;
 pub mod seed;
 pub mod session;
 pub mod sqlite;
 pub mod tags;
 
-use zcrm_core::ApiError;
+pub use refusal::{Holder, Refusal, Rejected};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -34,9 +35,9 @@ pub enum StoreError {
     Postgres(#[from] postgres::Error),
     #[error("database closed")]
     Closed,
-    /// A refusal (Zoho error) that must roll the whole transaction back.
-    #[error("refused: {0}")]
-    Refused(ApiError),
+    /// A refusal that must roll the whole transaction back.
+    #[error("refused: {0:?}")]
+    Refused(Box<Refusal>),
     #[error("{0}")]
     Other(String),
 }
@@ -52,15 +53,6 @@ impl From<rusqlite::Error> for StoreError {
             }
             _ => StoreError::Sqlite(e),
         }
-    }
-}
-
-/// Storage failures are the server's fault: the client sees `INTERNAL_ERROR`,
-/// the log sees the cause.
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        tracing::error!("store: {e}");
-        ApiError::new(zcrm_core::Code::InternalError)
     }
 }
 

@@ -8,6 +8,7 @@ use crate::db::{int, opt_text, text};
 use crate::outbox::{self, Change, Op};
 use crate::records::{table, update_one, OrgStore, WriteCtx, WriteRow};
 use crate::schema::col;
+use crate::Refusal;
 use crate::StoreError;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -266,9 +267,7 @@ fn step(
                     fields: field_names.clone(),
                 });
             }
-            Err(e) if e.details.get("api_name").and_then(|v| v.as_str()) == Some("id") => {
-                not_updated += 1
-            }
+            Err(Refusal::NoRecord { .. }) => not_updated += 1,
             Err(_) => failed += 1,
         }
     }

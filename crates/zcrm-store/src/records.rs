@@ -8,13 +8,13 @@ use crate::outbox::{self, Change, Op};
 use crate::query::{compile, Compiler};
 use crate::schema::{self, col, module_col};
 use crate::StoreError;
+use crate::{Holder, Refusal, Rejected};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 use std::sync::Arc;
 use zcrm_core::meta::{Catalog, Field, Module};
 use zcrm_core::query::{Filter, Query, UserInfo};
 use zcrm_core::value::{Checked, SqlValue};
-use zcrm_core::{ApiError, Code};
 
 /// One record to write: checked values by field index, and where it sat in the request.
 #[derive(Debug, Clone)]
@@ -220,11 +220,8 @@ pub(crate) fn exists(
     .is_some())
 }
 
-fn lookup_error(f: &Field, path: &str) -> ApiError {
-    ApiError::new(Code::InvalidData)
-        .detail("api_name", f.api_name.as_str())
-        .detail("json_path", format!("{path}.{}", f.api_name))
-        .message("invalid data")
+fn lookup_error(f: &Field, path: &str) -> Refusal {
+    Refusal::invalid(&f.api_name, format!("{path}.{}", f.api_name))
 }
 
 /// The record already holding `value` in unique field `f`, if any (other than `except`).
@@ -252,17 +249,17 @@ fn find_duplicate(
         .map(|r| (int(&r[0]).unwrap_or(0), opt_int(&r[1]))))
 }
 
-fn duplicate_error(m: &Module, f: &Field, path: &str, dup_id: i64, owner: Option<i64>) -> ApiError {
-    let mut rec = json!({"id": dup_id.to_string(), "module": {"api_name": m.api_name, "id": m.id}});
-    if let Some(o) = owner {
-        rec["Owner"] = json!({"id": o.to_string()});
+fn duplicate_error(m: &Module, f: &Field, path: &str, dup_id: i64, owner: Option<i64>) -> Refusal {
+    Refusal::Duplicate {
+        field: Some(f.api_name.clone()),
+        json_path: Some(format!("{path}.{}", f.api_name)),
+        id: Some(dup_id),
+        holder: Some(Holder {
+            module: m.api_name.clone(),
+            module_id: m.id.clone(),
+            owner,
+        }),
     }
-    ApiError::new(Code::DuplicateData)
-        .detail("api_name", f.api_name.as_str())
-        .detail("json_path", format!("{path}.{}", f.api_name))
-        .detail("id", dup_id.to_string())
-        .detail("duplicate_record", rec)
-        .detail("more_records", false)
 }
 
 /// Resolves lookups and checks unique fields of one row; returns the columns to write.
@@ -275,7 +272,7 @@ fn prepare_row(
     ctx: &WriteCtx,
     // The record being updated (0 for an insert): not a duplicate of itself.
     this_id: i64,
-) -> Result<Result<Vec<(String, SqlValue)>, ApiError>, StoreError> {
+) -> Result<Result<Vec<(String, SqlValue)>, Refusal>, StoreError> {
     let mut cols: Vec<(String, SqlValue)> = Vec::with_capacity(row.values.len() + 1);
     for (i, checked) in &row.values {
         let f = &m.fields[*i];
@@ -343,7 +340,7 @@ fn guarded(
     sql: &str,
     args: &[SqlValue],
     this_id: i64,
-) -> Result<Result<(), ApiError>, StoreError> {
+) -> Result<Result<(), Refusal>, StoreError> {
     let unique: Vec<&Field> = m.fields.iter().filter(|f| f.unique).collect();
     if unique.is_empty() {
         c.exec(sql, args)?;
@@ -368,7 +365,12 @@ fn guarded(
                     }
                 }
             }
-            Ok(Err(ApiError::new(Code::DuplicateData)))
+            Ok(Err(Refusal::Duplicate {
+                field: None,
+                json_path: None,
+                id: None,
+                holder: None,
+            }))
         }
         Err(e) => Err(e),
     }
@@ -406,13 +408,13 @@ impl OrgStore {
 
     /// Inserts or updates rows; per-row outcomes in input order. A row that fails
     /// writes nothing.
-    pub async fn write(
+    pub async fn write<E: Send + 'static>(
         &self,
         module: Arc<Module>,
-        rows: Vec<Result<WriteRow, ApiError>>,
+        rows: Vec<Result<WriteRow, E>>,
         ctx: WriteCtx,
         new_ids: Vec<i64>,
-    ) -> Result<Vec<Result<Saved, ApiError>>, StoreError> {
+    ) -> Result<Vec<Result<Saved, Rejected<E>>>, StoreError> {
         let catalog = self.catalog.clone();
         let prefix = self.prefix.clone();
         self.db
@@ -778,31 +780,31 @@ impl OrgStore {
 
 /// Inserts or updates rows inside the caller's transaction, with their
 /// notification events; per-row outcomes in input order.
-pub(crate) fn write_rows(
+pub(crate) fn write_rows<E>(
     c: &mut dyn Conn,
     prefix: &str,
     catalog: &Catalog,
     module: &Module,
-    rows: Vec<Result<WriteRow, ApiError>>,
+    rows: Vec<Result<WriteRow, E>>,
     ctx: &WriteCtx,
     new_ids: Vec<i64>,
-) -> Result<Vec<Result<Saved, ApiError>>, StoreError> {
+) -> Result<Vec<Result<Saved, Rejected<E>>>, StoreError> {
     let m = module;
     // Without unique fields nothing can refuse an insert once its row
     // is checked, so new rows with the same columns go in together.
     let batch = !m.fields.iter().any(|f| f.unique);
     let mut pending: Vec<PendingInserts> = Vec::new();
-    let mut out: Vec<Result<Saved, ApiError>> = Vec::with_capacity(rows.len());
+    let mut out: Vec<Result<Saved, Rejected<E>>> = Vec::with_capacity(rows.len());
     let mut changes = Vec::new();
     for (row, new_id) in rows.into_iter().zip(new_ids) {
         let row = match row {
             Ok(r) => r,
             Err(e) => {
-                out.push(Err(e));
+                out.push(Err(Rejected::Input(e)));
                 continue;
             }
         };
-        out.push(match row.id {
+        let outcome = match row.id {
             None if !row.upsert_on.is_empty() => {
                 upsert_one(c, prefix, catalog, m, &row, ctx, new_id)?
             }
@@ -819,7 +821,8 @@ pub(crate) fn write_rows(
             },
             None => insert_one(c, prefix, catalog, m, &row, ctx, new_id)?,
             Some(id) => update_one(c, prefix, catalog, m, &row, ctx, id)?,
-        });
+        };
+        out.push(outcome.map_err(Rejected::Store));
         if let Some(Ok(s)) = out.last() {
             let inserted = match &s.upserted {
                 Some(u) => u.inserted,
@@ -854,7 +857,7 @@ fn insert_columns(
     m: &Module,
     row: &WriteRow,
     ctx: &WriteCtx,
-) -> Result<Result<Vec<(String, SqlValue)>, ApiError>, StoreError> {
+) -> Result<Result<Vec<(String, SqlValue)>, Refusal>, StoreError> {
     let mut cols = match prepare_row(c, prefix, catalog, m, row, ctx, 0)? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
@@ -932,7 +935,7 @@ pub(crate) fn insert_one(
     row: &WriteRow,
     ctx: &WriteCtx,
     id: i64,
-) -> Result<Result<Saved, ApiError>, StoreError> {
+) -> Result<Result<Saved, Refusal>, StoreError> {
     let cols = match insert_columns(c, prefix, catalog, m, row, ctx)? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
@@ -960,7 +963,7 @@ pub(crate) fn update_one(
     row: &WriteRow,
     ctx: &WriteCtx,
     id: i64,
-) -> Result<Result<Saved, ApiError>, StoreError> {
+) -> Result<Result<Saved, Refusal>, StoreError> {
     let t = table(prefix, m);
     let current = c.row(
         &format!(
@@ -971,10 +974,9 @@ pub(crate) fn update_one(
         &[id.into()],
     )?;
     let Some(current) = current else {
-        return Ok(Err(ApiError::new(Code::InvalidData)
-            .detail("api_name", "id")
-            .detail("json_path", format!("{}.id", row.json_path))
-            .message("the id given seems to be invalid")));
+        return Ok(Err(Refusal::NoRecord {
+            json_path: format!("{}.id", row.json_path),
+        }));
     };
     let (created_time, created_by) = (int(&current[0])?, int(&current[1])?);
     let mut cols = match prepare_row(c, prefix, catalog, m, row, ctx, id)? {
@@ -1031,7 +1033,7 @@ fn upsert_one(
     row: &WriteRow,
     ctx: &WriteCtx,
     new_id: i64,
-) -> Result<Result<Saved, ApiError>, StoreError> {
+) -> Result<Result<Saved, Refusal>, StoreError> {
     let d = c.dialect();
     for &fi in &row.upsert_on {
         let f = &m.fields[fi];
@@ -1078,9 +1080,10 @@ fn upsert_one(
                 && ch.value.as_str().is_none_or(|s| !s.trim().is_empty())
         });
         if !present {
-            return Ok(Err(ApiError::new(Code::MandatoryNotFound)
-                .detail("api_name", f.api_name.as_str())
-                .detail("json_path", format!("{}.{}", row.json_path, f.api_name))));
+            return Ok(Err(Refusal::missing(
+                &f.api_name,
+                format!("{}.{}", row.json_path, f.api_name),
+            )));
         }
     }
     Ok(

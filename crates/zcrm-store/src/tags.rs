@@ -7,12 +7,12 @@ use crate::db::{int, opt_text, text, Conn};
 use crate::outbox::{self, Change, Op};
 use crate::records::{table, OrgStore, WriteCtx};
 use crate::schema::col;
+use crate::Refusal;
 use crate::StoreError;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use zcrm_core::meta::Module;
 use zcrm_core::value::SqlValue;
-use zcrm_core::{ApiError, Code};
 
 /// Zoho's tag colours.
 pub const COLORS: &[&str] = &[
@@ -104,34 +104,28 @@ fn by_id(
     Ok(Some((tag_from(&r)?, m)))
 }
 
-fn name_error(path: &str, name: &str) -> Option<ApiError> {
+fn name_error(path: &str, name: &str) -> Option<Refusal> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
-        Some(
-            ApiError::new(Code::MandatoryNotFound)
-                .detail("api_name", "name")
-                .detail("json_path", format!("{path}.name")),
-        )
+        Some(Refusal::missing("name", format!("{path}.name")))
     } else if trimmed.chars().count() > MAX_NAME {
-        Some(
-            ApiError::new(Code::InvalidData)
-                .detail("api_name", "name")
-                .detail("json_path", format!("{path}.name"))
-                .detail("maximum_length", MAX_NAME),
-        )
+        Some(Refusal::TooLong {
+            field: "name".into(),
+            json_path: format!("{path}.name"),
+            max: MAX_NAME,
+        })
     } else {
         None
     }
 }
 
-fn color_error(path: &str, color: &Option<String>) -> Option<ApiError> {
+fn color_error(path: &str, color: &Option<String>) -> Option<Refusal> {
     match color {
-        Some(c) if !COLORS.contains(&c.as_str()) => Some(
-            ApiError::new(Code::InvalidData)
-                .detail("api_name", "color_code")
-                .detail("json_path", format!("{path}.color_code"))
-                .detail("supported_values", COLORS.to_vec()),
-        ),
+        Some(c) if !COLORS.contains(&c.as_str()) => Some(Refusal::NotOneOf {
+            field: "color_code".into(),
+            json_path: format!("{path}.color_code"),
+            allowed: COLORS.to_vec(),
+        }),
         _ => None,
     }
 }
@@ -257,7 +251,7 @@ impl OrgStore {
         tags: Vec<(String, Option<String>)>,
         ids: Vec<i64>,
         ctx: WriteCtx,
-    ) -> Result<Vec<Result<TagRow, ApiError>>, StoreError> {
+    ) -> Result<Vec<Result<TagRow, Refusal>>, StoreError> {
         let prefix = self.prefix.clone();
         self.db
             .write(move |c| {
@@ -270,10 +264,12 @@ impl OrgStore {
                         continue;
                     }
                     if let Some(dup) = by_name(c, &prefix, &module, &name)? {
-                        out.push(Err(ApiError::new(Code::DuplicateData)
-                            .detail("api_name", "name")
-                            .detail("json_path", format!("{path}.name"))
-                            .detail("id", dup.id.to_string())));
+                        out.push(Err(Refusal::Duplicate {
+                            field: Some("name".into()),
+                            json_path: Some(format!("{path}.name")),
+                            id: Some(dup.id),
+                            holder: None,
+                        }));
                         continue;
                     }
                     out.push(Ok(insert_tag(
@@ -297,7 +293,7 @@ impl OrgStore {
         m: Arc<Module>,
         changes: Vec<(Option<i64>, Option<String>, Option<String>)>,
         ctx: WriteCtx,
-    ) -> Result<Vec<Result<TagRow, ApiError>>, StoreError> {
+    ) -> Result<Vec<Result<TagRow, Refusal>>, StoreError> {
         let prefix = self.prefix.clone();
         self.db
             .write(move |c| {
@@ -305,11 +301,11 @@ impl OrgStore {
                 for (i, (id, name, color)) in changes.into_iter().enumerate() {
                     let path = format!("$.tags[{i}]");
                     let Some(id) = id else {
-                        out.push(Err(ApiError::new(Code::MandatoryNotFound).detail("api_name", "id").detail("json_path", format!("{path}.id"))));
+                        out.push(Err(Refusal::missing("id", format!("{path}.id"))));
                         continue;
                     };
                     let Some((mut tag, _)) = by_id(c, &prefix, Some(&m.api_name), id)? else {
-                        out.push(Err(ApiError::new(Code::InvalidData).detail("api_name", "id").detail("json_path", format!("{path}.id"))));
+                        out.push(Err(Refusal::invalid("id", format!("{path}.id"))));
                         continue;
                     };
                     if let Some(e) = name.as_deref().and_then(|n| name_error(&path, n)).or_else(|| color_error(&path, &color)) {
@@ -318,7 +314,7 @@ impl OrgStore {
                     }
                     if let Some(n) = &name {
                         if by_name(c, &prefix, &m.api_name, n)?.is_some_and(|t| t.id != id) {
-                            out.push(Err(ApiError::new(Code::DuplicateData).detail("api_name", "name").detail("json_path", format!("{path}.name"))));
+                            out.push(Err(Refusal::Duplicate { field: Some("name".into()), json_path: Some(format!("{path}.name")), id: None, holder: None }));
                             continue;
                         }
                         tag.name = n.trim().to_string();
@@ -353,12 +349,12 @@ impl OrgStore {
         id: i64,
         into: Option<i64>,
         ctx: WriteCtx,
-    ) -> Result<Result<TagRow, ApiError>, StoreError> {
+    ) -> Result<Result<TagRow, Refusal>, StoreError> {
         let prefix = self.prefix.clone();
         self.db
             .write(move |c| {
                 let Some((tag, module)) = by_id(c, &prefix, None, id)? else {
-                    return Ok(Err(ApiError::invalid_id_at(3)));
+                    return Ok(Err(Refusal::NoRecordAtPath(3)));
                 };
                 let m = catalog_module(&module)
                     .ok_or_else(|| StoreError::Other(format!("tag of unknown module {module}")))?;
@@ -367,9 +363,10 @@ impl OrgStore {
                     Some(t) => match by_id(c, &prefix, Some(&module), t)? {
                         Some((t, _)) if t.id != id => Some(t),
                         _ => {
-                            return Ok(Err(ApiError::new(Code::InvalidData)
-                                .detail("api_name", "conflict_id")
-                                .detail("json_path", "$.tags[0].conflict_id")))
+                            return Ok(Err(Refusal::invalid(
+                                "conflict_id",
+                                "$.tags[0].conflict_id",
+                            )))
                         }
                     },
                 };
@@ -414,7 +411,7 @@ impl OrgStore {
         m: Arc<Module>,
         change: Tagging,
         ctx: WriteCtx,
-    ) -> Result<Result<Vec<Result<Vec<Value>, ApiError>>, ApiError>, StoreError> {
+    ) -> Result<Result<Vec<Result<Vec<Value>, Refusal>>, Refusal>, StoreError> {
         let Tagging {
             records,
             tags,
@@ -446,9 +443,7 @@ impl OrgStore {
                             resolved.push(insert_tag(c, &prefix, &m.api_name, id, n, None, &ctx)?);
                         }
                         (None, _) if add => {
-                            return Ok(Err(ApiError::new(Code::InvalidData)
-                                .detail("api_name", "id")
-                                .detail("json_path", format!("{path}.id"))))
+                            return Ok(Err(Refusal::invalid("id", format!("{path}.id"))))
                         }
                         // Removing a tag that does not exist changes nothing.
                         (None, _) => {}
@@ -466,9 +461,7 @@ impl OrgStore {
                         &[record.into()],
                     )?;
                     let Some(r) = r else {
-                        out.push(Err(ApiError::new(Code::InvalidData)
-                            .detail("id", record.to_string())
-                            .message("the id given seems to be invalid")));
+                        out.push(Err(Refusal::NoRecordId(record)));
                         continue;
                     };
                     let mut current = if over_write && add {

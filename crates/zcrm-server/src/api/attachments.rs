@@ -253,8 +253,7 @@ async fn attach_link(
                 users: caller.org.user_ids(),
             },
         )
-        .await?
-        .map_err(crate::error::HttpError)?;
+        .await??;
     Ok(uploaded(caller, &row))
 }
 
@@ -285,8 +284,7 @@ pub async fn list(
         .org
         .store
         .list_attachments(m, parent_id, ids, (page - 1) * per_page, per_page)
-        .await?
-        .map_err(crate::error::HttpError)?;
+        .await??;
     if rows.is_empty() {
         return Ok(no_content());
     }

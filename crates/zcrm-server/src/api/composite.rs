@@ -687,7 +687,10 @@ async fn run_in_transaction(
             break;
         }
     }
-    let committed = session.finish(failed_at.is_none()).await?;
+    let committed = session
+        .finish(failed_at.is_none())
+        .await
+        .map_err(crate::error::store)?;
     let items = (0..subs.len())
         .map(|i| match (failed_at, done.get(&i)) {
             (None, Some(o)) => o.to_json(),

@@ -124,12 +124,7 @@ pub async fn convert(
         user: caller.user_id,
         users: caller.org.user_ids(),
     };
-    let done = caller
-        .org
-        .store
-        .convert_lead(req, ctx)
-        .await?
-        .map_err(crate::error::HttpError)?;
+    let done = caller.org.store.convert_lead(req, ctx).await??;
     Ok(json_response(
         200,
         &json!({"data": [Success::new("The record has been converted successfully")

@@ -136,7 +136,8 @@ async fn receive(
             .app
             .files
             .put(&content_key(org, &id), data.into())
-            .await?;
+            .await
+            .map_err(crate::error::store)?;
         stored.push((id, name, ctype, size));
     }
     if stored.is_empty() {

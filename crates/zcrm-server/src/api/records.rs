@@ -350,7 +350,7 @@ pub(crate) async fn write(
         .iter()
         .map(|r| match r {
             Ok(s) => success_item(caller, s, message),
-            Err(e) => e.to_json(),
+            Err(e) => crate::error::rejected(e.clone()).to_json(),
         })
         .collect();
     Ok(json_response(

@@ -79,7 +79,13 @@ fn parent_id(raw: &str) -> Result<i64, ApiError> {
 
 /// The parent must exist: Zoho answers for a missing one as for a bad id.
 async fn existing_parent(caller: &Caller, m: &Arc<Module>, id: i64) -> Result<(), ApiError> {
-    match caller.org.store.get(m, id, &[]).await? {
+    match caller
+        .org
+        .store
+        .get(m, id, &[])
+        .await
+        .map_err(crate::error::store)?
+    {
         Some(_) => Ok(()),
         None => Err(ApiError::invalid_id_at(2)),
     }

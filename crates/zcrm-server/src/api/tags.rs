@@ -87,7 +87,7 @@ fn tags_array(body: &Map<String, Value>, max: usize) -> Result<Vec<Map<String, V
         .collect()
 }
 
-fn status_of<T>(items: &[Result<T, ApiError>], all_ok: u16) -> u16 {
+fn status_of<T, E>(items: &[Result<T, E>], all_ok: u16) -> u16 {
     batch_status(
         items.iter().filter(|r| r.is_ok()).count(),
         items.len(),
@@ -143,7 +143,7 @@ pub async fn create(
         .iter()
         .map(|r| match r {
             Ok(t) => success(&caller, t, "tags created successfully"),
-            Err(e) => e.to_json(),
+            Err(e) => crate::error::refusal(e.clone()).to_json(),
         })
         .collect();
     Ok(json_response(status_of(&out, 201), &json!({"tags": items})))
@@ -163,7 +163,7 @@ async fn update(
         .iter()
         .map(|r| match r {
             Ok(t) => success(caller, t, "tags updated successfully"),
-            Err(e) => e.to_json(),
+            Err(e) => crate::error::refusal(e.clone()).to_json(),
         })
         .collect();
     Ok(json_response(status_of(&out, 200), &json!({"tags": items})))
@@ -219,8 +219,7 @@ pub async fn delete(
         .org
         .store
         .delete_or_merge_tag(move |n| catalog.module(n).cloned(), id, None, ctx(&caller))
-        .await?
-        .map_err(crate::error::HttpError)?;
+        .await??;
     let item = Success::new("tags deleted successfully").detail("id", done.id.to_string());
     Ok(json_response(200, &json!({"tags": [item]})))
 }
@@ -249,8 +248,7 @@ pub async fn merge(
             Some(into),
             ctx(&caller),
         )
-        .await?
-        .map_err(crate::error::HttpError)?;
+        .await??;
     Ok(json_response(
         200,
         &json!({"tags": [success(&caller, &target, "tags merged successfully")]}),
@@ -319,8 +317,7 @@ async fn tag_records(
             },
             ctx(caller),
         )
-        .await?
-        .map_err(crate::error::HttpError)?;
+        .await??;
     let items: Vec<Value> = records
         .iter()
         .zip(&out)
@@ -329,7 +326,7 @@ async fn tag_records(
                 .detail("id", id.to_string())
                 .detail("tags", tags.clone())
                 .to_value(),
-            Err(e) => e.to_json(),
+            Err(e) => crate::error::refusal(e.clone()).to_json(),
         })
         .collect();
     Ok(json_response(status_of(&out, 200), &json!({"data": items})))

@@ -305,7 +305,7 @@ impl Ledger {
             )
             .await
             .map_err(|e| Refusal {
-                error: e.into(),
+                error: crate::error::store(e),
                 retry_after: 1,
             })?;
         self.used.store(r.used, SeqCst);

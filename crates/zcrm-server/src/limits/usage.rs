@@ -92,6 +92,7 @@ async fn usage_for(app: &Arc<App>, headers: &HeaderMap) -> Result<serde_json::Va
     let usage = app
         .control
         .usage(org.org.id, store::window_floor(now))
-        .await?;
+        .await
+        .map_err(crate::error::store)?;
     Ok(usage_json(&org.limits.effective(), &usage))
 }

@@ -192,7 +192,7 @@ pub(super) async fn run_write(app: &Arc<App>, org: &Arc<OrgCtx>, id: i64) -> Res
             let (row, find) = row_to_write(&spec2, &m2, &rec, row_no, &app2, now);
             batch.push(BatchRow {
                 row_no,
-                row,
+                row: row.map_err(|e| row_error(&e)),
                 find,
                 new_id: app2.ids.next(now),
             });
@@ -218,7 +218,9 @@ pub(super) async fn run_write(app: &Arc<App>, org: &Arc<OrgCtx>, id: i64) -> Res
         };
         let ok = org
             .store
-            .bulk_write_batch(id, app.node, checkpoint, m.clone(), rows, ctx)
+            .bulk_write_batch(id, app.node, checkpoint, m.clone(), rows, ctx, |r| {
+                row_error(&crate::error::refusal(r.clone()))
+            })
             .await
             .map_err(store_err)?;
         if !ok {
@@ -359,4 +361,12 @@ pub(super) fn zip_one(name: &str, data: &[u8]) -> Result<Vec<u8>, String> {
     z.start_file(name, opts).map_err(store_err)?;
     z.write_all(data).map_err(store_err)?;
     Ok(z.finish().map_err(store_err)?.into_inner())
+}
+
+/// A row's error as Zoho's result files write it: `CODE-api_name`.
+fn row_error(e: &ApiError) -> String {
+    match e.details.get("api_name").and_then(|v| v.as_str()) {
+        Some(f) => format!("{}-{f}", e.code.as_str()),
+        None => e.code.as_str().to_string(),
+    }
 }
