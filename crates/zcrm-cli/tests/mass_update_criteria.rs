@@ -140,8 +140,18 @@ async fn bad_criteria_are_refused_before_a_job_exists() {
     assert_eq!(r.body["details"]["api_name"], "criteria", "{}", r.body);
     let r = post(json!({"data": data, "criteria": "Company:equals"})).await;
     assert_error(&r, 400, "INVALID_QUERY");
+    // JSON criteria: one implementation with bulk read, so bulk read's codes.
     let r = post(json!({"data": data, "criteria": [{"comparator": "equal", "value": "x"}]})).await;
-    assert_error(&r, 400, "INVALID_DATA");
+    assert_error(&r, 400, "INVALID_CRITERIA");
+    let r = post(json!({"data": data, "criteria": {"group_operator": "xor",
+        "group": [{"field": {"api_name": "City"}, "comparator": "equal", "value": "x"}]}}))
+    .await;
+    assert_error(&r, 400, "GROUP_OPERATOR_NOT_SUPPORTED");
+    let many: Vec<Value> = (0..26)
+        .map(|i| json!({"api_name": "City", "comparator": "equal", "value": format!("c{i}")}))
+        .collect();
+    let r = post(json!({"data": data, "criteria": {"group_operator": "or", "group": many}})).await;
+    assert_error(&r, 400, "CRITERIA_LIMIT_EXCEEDED");
     let r = post(json!({"data": data, "criteria": 5})).await;
     assert_error(&r, 400, "INVALID_DATA");
     let r = post(json!({"data": data, "criteria": "(Company:equals:x)", "ids": ["1"]})).await;

@@ -30,8 +30,8 @@ pub struct MassSpec {
     /// Only records owned by this user (a "My …" view).
     pub owner: Option<i64>,
     pub user: i64,
-    /// Only records matching this search criteria (already validated; parsed
-    /// again for each chunk, so a record is judged as it is when reached).
+    /// Only records matching this criteria: search text, or JSON criteria as
+    /// their text (already validated; parsed again for each chunk, so a record is judged as it is when reached).
     #[serde(default)]
     pub criteria: Option<String>,
 }
@@ -54,8 +54,18 @@ fn selection(
     }
     let mut joins = String::new();
     if let Some(cr) = &spec.criteria {
-        let f = zcrm_core::query::criteria::parse(catalog, m, cr)
-            .map_err(|e| StoreError::Other(format!("mass update criteria: {e}")))?;
+        // JSON criteria are kept as their text; search criteria start with `(`.
+        let f = if cr.starts_with(['{', '[']) {
+            serde_json::from_str(cr)
+                .map_err(|e| StoreError::Other(format!("mass update criteria: {e}")))
+                .and_then(|v| {
+                    zcrm_core::query::json_criteria::parse(catalog, m, &v)
+                        .map_err(|e| StoreError::Other(format!("mass update criteria: {e}")))
+                })?
+        } else {
+            zcrm_core::query::criteria::parse(catalog, m, cr)
+                .map_err(|e| StoreError::Other(format!("mass update criteria: {e}")))?
+        };
         let mut c = crate::query::Compiler::new(prefix, d, &[], base + args.len() - 1);
         wheres.push(c.filter(&f));
         joins = c.joins();

@@ -7,6 +7,7 @@
 
 pub mod coql;
 pub mod criteria;
+pub mod json_criteria;
 
 use crate::meta::{Catalog, DataType, Field, Module};
 use crate::value::{parse_date, parse_datetime, SqlValue};

@@ -12,9 +12,11 @@ use axum::extract::Query;
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use zcrm_core::ids::{parse_id, parse_id_str};
 use zcrm_core::meta::stable_id;
-use zcrm_core::query::criteria;
+use zcrm_core::meta::Module;
+use zcrm_core::query::{criteria, json_criteria};
 use zcrm_core::{ApiError, Code};
 use zcrm_store::mass_update::MassSpec;
 
@@ -39,15 +41,7 @@ pub async fn schedule(
     }
     let criteria = match body.get("criteria") {
         None | Some(Value::Null) => None,
-        Some(c) => {
-            let text = criteria_text(c)?;
-            // Refused now, with the search API's errors, rather than in the job.
-            criteria::parse(caller.org.store.catalog(), &m, &text).map_err(|e| {
-                e.detail("api_name", "criteria")
-                    .detail("json_path", "$.criteria")
-            })?;
-            Some(text)
-        }
+        Some(c) => Some(checked_criteria(&caller, &m, c)?),
     };
     let (ids, owner) = match (body.get("ids"), body.get("cvid")) {
         (Some(_), _) if criteria.is_some() => {
@@ -134,99 +128,27 @@ pub async fn schedule(
     ))
 }
 
-/// `criteria` as the search API writes it: given that way (a string), or as
-/// Zoho's JSON criteria (what the SDKs send): a condition `{field` (or
-/// `api_name`)`, comparator, value}`, a `{group_operator, group: [...]}`, or
-/// a list of them that must all hold. Comparator `equal` is the search API's
-/// `equals`; the others share their names.
-fn criteria_text(c: &Value) -> Result<String, ApiError> {
+/// `criteria` as the search API writes it (a string), or Zoho's JSON
+/// criteria (what the SDKs send), checked now rather than in the job. The job
+/// keeps it as given: search text, or the JSON's text.
+fn checked_criteria(caller: &Caller, m: &Arc<Module>, c: &Value) -> Result<String, ApiError> {
+    let catalog = caller.org.store.catalog();
     match c {
-        Value::String(s) if !s.trim().is_empty() => Ok(s.clone()),
-        Value::Object(_) => criteria_node(c, 0),
-        Value::Array(items) if !items.is_empty() => {
-            let parts = items
-                .iter()
-                .map(|i| criteria_node(i, 0))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(join(parts, "and"))
+        Value::String(s) if !s.trim().is_empty() => {
+            criteria::parse(catalog, m, s).map_err(|e| {
+                e.detail("api_name", "criteria")
+                    .detail("json_path", "$.criteria")
+            })?;
+            Ok(s.clone())
         }
-        _ => Err(bad_criteria()),
+        Value::Object(_) | Value::Array(_) => {
+            json_criteria::parse(catalog, m, c)?;
+            Ok(c.to_string())
+        }
+        _ => Err(ApiError::new(Code::InvalidData)
+            .detail("api_name", "criteria")
+            .detail("json_path", "$.criteria")),
     }
-}
-
-fn bad_criteria() -> ApiError {
-    ApiError::new(Code::InvalidData)
-        .detail("api_name", "criteria")
-        .detail("json_path", "$.criteria")
-}
-
-fn join(parts: Vec<String>, op: &str) -> String {
-    if parts.len() == 1 {
-        parts.into_iter().next().unwrap_or_default()
-    } else {
-        format!("({})", parts.join(op))
-    }
-}
-
-fn criteria_node(c: &Value, depth: usize) -> Result<String, ApiError> {
-    if depth > 5 {
-        return Err(bad_criteria());
-    }
-    if let Some(group) = c.get("group") {
-        let op = match c.get("group_operator").and_then(Value::as_str) {
-            None => "and",
-            Some(o) if o.eq_ignore_ascii_case("and") => "and",
-            Some(o) if o.eq_ignore_ascii_case("or") => "or",
-            Some(_) => return Err(bad_criteria()),
-        };
-        let items = group
-            .as_array()
-            .filter(|a| !a.is_empty())
-            .ok_or_else(bad_criteria)?;
-        let parts = items
-            .iter()
-            .map(|i| criteria_node(i, depth + 1))
-            .collect::<Result<Vec<_>, _>>()?;
-        return Ok(join(parts, op));
-    }
-    let field = c
-        .get("field")
-        .or_else(|| c.get("api_name"))
-        .and_then(|f| {
-            f.as_str()
-                .or_else(|| f.get("api_name").and_then(Value::as_str))
-        })
-        .ok_or_else(bad_criteria)?;
-    let op = c
-        .get("comparator")
-        .and_then(Value::as_str)
-        .unwrap_or("equal");
-    let op = if op == "equal" { "equals" } else { op };
-    let esc = |s: &str| {
-        s.chars().fold(String::new(), |mut out, ch| {
-            if matches!(ch, '(' | ')' | ',' | ':' | '\\') {
-                out.push('\\');
-            }
-            out.push(ch);
-            out
-        })
-    };
-    let value = match c.get("value") {
-        Some(Value::String(s)) => esc(s),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => Ok(esc(s)),
-                Value::Number(_) | Value::Bool(_) => Ok(v.to_string()),
-                _ => Err(bad_criteria()),
-            })
-            .collect::<Result<Vec<_>, _>>()?
-            .join(","),
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
-        None | Some(Value::Null) => String::new(),
-        Some(_) => return Err(bad_criteria()),
-    };
-    Ok(format!("({field}:{op}:{value})"))
 }
 
 pub async fn status(

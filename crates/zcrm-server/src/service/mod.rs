@@ -2,6 +2,5 @@
 
 pub mod activities;
 pub mod bulk;
-pub mod criteria;
 pub mod page_token;
 pub mod records;

@@ -81,7 +81,7 @@ pub fn read_spec(
     }
     let mut filters = Vec::new();
     if let Some(c) = &req.criteria {
-        filters.push(crate::service::criteria::from_json(&app.catalog, &m, c, 0)?);
+        filters.push(zcrm_core::query::json_criteria::parse(&app.catalog, &m, c)?);
     }
     if let Some(owner) = req.owner {
         if let Ok(c) = zcrm_core::query::resolve(&app.catalog, &m, &["Owner"]) {

@@ -1,51 +1,74 @@
-//! Zoho's JSON criteria (bulk read's `query.criteria`): a condition
-//! `{field, comparator, value}` or a `{group_operator, group}`, compiled to
-//! the query AST that search and COQL also compile to.
+//! Zoho's JSON criteria, as bulk read (`query.criteria`) and mass update
+//! (`criteria`) take them: a condition `{field, comparator, value}` (`field`
+//! an object with `api_name`, or a name; `api_name` also accepted), a
+//! `{group_operator, group: [...]}` (`and` when the operator is left out),
+//! or, at the top, a list of them that must all hold. Compiled to the query
+//! AST that search and COQL also compile to. One implementation, one set of
+//! errors: Zoho's bulk read criteria codes.
 
+use crate::error::{ApiError, Code};
+use crate::meta::{Catalog, Module};
+use crate::query::{self, CmpOp, Filter, Kind, Pattern};
+use crate::value::SqlValue;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use zcrm_core::meta::{Catalog, Module};
-use zcrm_core::query::{self, CmpOp, Filter, Kind, Pattern};
-use zcrm_core::value::SqlValue;
-use zcrm_core::{ApiError, Code};
 
-/// Zoho's JSON criteria (`{field, comparator, value}` or `{group_operator, group}`).
-pub fn from_json(
+/// Most conditions in one group, and groups nested in each other.
+const MAX_GROUP: usize = 25;
+const MAX_DEPTH: usize = 5;
+
+/// The filter a JSON criteria selects.
+pub fn parse(catalog: &Catalog, m: &Arc<Module>, v: &Value) -> Result<Filter, ApiError> {
+    match v {
+        Value::Array(items) => group(catalog, m, items, "and", 0),
+        _ => node(catalog, m, v, 0),
+    }
+}
+
+fn group(
     catalog: &Catalog,
     m: &Arc<Module>,
-    v: &Value,
+    items: &[Value],
+    op: &str,
     depth: usize,
 ) -> Result<Filter, ApiError> {
+    if items.is_empty() {
+        return Err(ApiError::new(Code::InvalidCriteria).message("group must be a non-empty array"));
+    }
+    if items.len() > MAX_GROUP {
+        return Err(ApiError::new(Code::CriteriaLimitExceeded).detail("limit", MAX_GROUP));
+    }
+    let parts = items
+        .iter()
+        .map(|i| node(catalog, m, i, depth + 1))
+        .collect::<Result<Vec<_>, _>>()?;
+    match op.to_ascii_lowercase().as_str() {
+        "and" => Ok(Filter::And(parts)),
+        "or" => Ok(Filter::Or(parts)),
+        _ => Err(ApiError::new(Code::GroupOperatorNotSupported)
+            .detail("group_operator", op)
+            .message("group_operator must be and or or")),
+    }
+}
+
+/// One condition or group.
+fn node(catalog: &Catalog, m: &Arc<Module>, v: &Value, depth: usize) -> Result<Filter, ApiError> {
     let bad = |why: &str| ApiError::new(Code::InvalidCriteria).message(why);
-    if depth > 5 {
+    if depth > MAX_DEPTH {
         return Err(bad("criteria nest too deep"));
     }
     let o = v
         .as_object()
         .ok_or_else(|| bad("criteria must be an object"))?;
     if let Some(g) = o.get("group") {
-        let op = o
-            .get("group_operator")
-            .and_then(|x| x.as_str())
-            .unwrap_or("");
+        let op = match o.get("group_operator") {
+            None | Some(Value::Null) => "and",
+            Some(x) => x.as_str().unwrap_or(""),
+        };
         let items = g
             .as_array()
-            .filter(|a| !a.is_empty())
             .ok_or_else(|| bad("group must be a non-empty array"))?;
-        if items.len() > 25 {
-            return Err(ApiError::new(Code::CriteriaLimitExceeded).detail("limit", 25));
-        }
-        let parts = items
-            .iter()
-            .map(|i| from_json(catalog, m, i, depth + 1))
-            .collect::<Result<Vec<_>, _>>()?;
-        return match op.to_ascii_lowercase().as_str() {
-            "and" => Ok(Filter::And(parts)),
-            "or" => Ok(Filter::Or(parts)),
-            _ => Err(ApiError::new(Code::GroupOperatorNotSupported)
-                .detail("group_operator", op)
-                .message("group_operator must be and or or")),
-        };
+        return group(catalog, m, items, op, depth);
     }
     let name = match o.get("field") {
         Some(Value::Object(f)) => f.get("api_name").and_then(|x| x.as_str()),
