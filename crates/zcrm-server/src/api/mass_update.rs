@@ -14,7 +14,6 @@ use axum::Extension;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use zcrm_core::ids::{parse_id, parse_id_str};
-use zcrm_core::meta::stable_id;
 use zcrm_core::meta::Module;
 use zcrm_core::query::{criteria, json_criteria};
 use zcrm_core::{ApiError, Code};
@@ -75,27 +74,13 @@ pub async fn schedule(
             (Some(ids), None)
         }
         (_, Some(cv)) => {
-            let cvid = cv
-                .as_str()
-                .map(String::from)
-                .or_else(|| cv.as_i64().map(|i| i.to_string()))
-                .unwrap_or_default();
-            let view = m
-                .custom_views
-                .iter()
-                .find(|v| stable_id("custom_view", &format!("{}.{}", m.api_name, v.name)) == cvid)
-                .ok_or_else(|| {
+            let owner =
+                crate::service::views::owner_filter(&m, cv, caller.user_id).ok_or_else(|| {
                     ApiError::new(Code::InvalidData)
                         .detail("api_name", "cvid")
                         .detail("json_path", "$.cvid")
                 })?;
-            // "My …" views are the caller's records; the others here are all records.
-            let mine = view
-                .system_name
-                .as_deref()
-                .is_some_and(|s| s.starts_with("MY"))
-                || view.name.starts_with("My ");
-            (None, mine.then_some(caller.user_id))
+            (None, owner)
         }
         // Criteria alone: every record of the module that matches.
         _ if criteria.is_some() => (None, None),

@@ -4,3 +4,4 @@ pub mod activities;
 pub mod bulk;
 pub mod page_token;
 pub mod records;
+pub mod views;

@@ -12,7 +12,7 @@ pub use write::{create_write, get_write, write_result};
 
 use super::params::json_body;
 use crate::auth::Caller;
-use crate::error::{json_response, HttpResult};
+use crate::error::{json_response, HttpError, HttpResult};
 use crate::service::bulk::{
     self as work, read_json, time, user_json, write_json, Mapping, ReadReq, WriteSpec,
 };
@@ -24,7 +24,7 @@ use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-use zcrm_core::meta::{stable_id, DataType, Module};
+use zcrm_core::meta::{DataType, Module};
 use zcrm_core::scope::{Op, Scope};
 use zcrm_core::{ApiError, Code};
 use zcrm_store::bulk::{BulkFile, BulkJob, LimitHit, Limits, NewJob};
@@ -156,4 +156,22 @@ pub(super) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
         Some(_) | None => Err(ApiError::new(Code::MediaTypeNotSupported)
             .message("The Content-Type must be application/json")),
     }
+}
+
+/// Creates a job (its id and time given here) within the org's bulk limits
+/// and starts it; the job's id and creation time.
+pub(super) async fn start_job(caller: &Caller, mut job: NewJob) -> Result<(i64, i64), HttpError> {
+    let app = &caller.app;
+    let now = app.now();
+    job.id = app.ids.next(now);
+    job.created_time = now;
+    let (id, kind) = (job.id, job.kind);
+    caller
+        .org
+        .store
+        .create_bulk_job(job, limits(app))
+        .await?
+        .map_err(limit_error)?;
+    work::spawn_job(app.clone(), caller.org.clone(), id, kind.into());
+    Ok((id, now))
 }

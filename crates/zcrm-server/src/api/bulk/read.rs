@@ -20,33 +20,7 @@ pub async fn create_read(
     };
     let m = module_of(&caller, q.get("module"))?;
     module_scope(&caller, &m, Op::Read)?;
-    let fields: Vec<String> = match q.get("fields") {
-        None | Some(Value::Null) => m
-            .fields
-            .iter()
-            .filter(|f| {
-                !matches!(
-                    f.data_type,
-                    DataType::Subform | DataType::Fileupload | DataType::Imageupload
-                )
-            })
-            .map(|f| f.api_name.clone())
-            .collect(),
-        Some(Value::Array(a)) => {
-            let mut out = Vec::new();
-            for f in a {
-                let s = f
-                    .as_str()
-                    .ok_or_else(|| invalid("fields", "fields must be strings"))?;
-                // `id` is always the first column.
-                if !s.eq_ignore_ascii_case("id") {
-                    out.push(s.to_string());
-                }
-            }
-            out
-        }
-        Some(_) => return Err(invalid("fields", "fields must be an array").into()),
-    };
+    let fields = read_fields(&m, q.get("fields"))?;
     let page = match q.get("page") {
         None | Some(Value::Null) => 1,
         Some(v) => v
@@ -58,36 +32,11 @@ pub async fn create_read(
     if q.get("page_token").is_some_and(|v| !v.is_null()) {
         return Err(invalid("page_token", "the page token is not valid").into());
     }
-    match body.get("file_type").and_then(|v| v.as_str()) {
-        None | Some("csv") => {}
-        Some("ics") => {
-            return Err(ApiError::new(Code::NotSupported)
-                .detail("api_name", "file_type")
-                .message("ics export is not supported; use csv")
-                .into())
-        }
-        Some(_) => return Err(invalid("file_type", "file_type must be csv").into()),
-    }
+    file_type(&body)?;
     let owner = match q.get("cvid").filter(|v| !v.is_null()) {
         None => None,
-        Some(cv) => {
-            let cvid = cv
-                .as_str()
-                .map(String::from)
-                .or_else(|| cv.as_i64().map(|i| i.to_string()))
-                .unwrap_or_default();
-            let view = m
-                .custom_views
-                .iter()
-                .find(|v| stable_id("custom_view", &format!("{}.{}", m.api_name, v.name)) == cvid)
-                .ok_or_else(|| invalid("cvid", "the cvid given seems to be invalid"))?;
-            let mine = view
-                .system_name
-                .as_deref()
-                .is_some_and(|s| s.starts_with("MY"))
-                || view.name.starts_with("My ");
-            mine.then_some(caller.user_id)
-        }
+        Some(cv) => crate::service::views::owner_filter(&m, cv, caller.user_id)
+            .ok_or_else(|| invalid("cvid", "the cvid given seems to be invalid"))?,
     };
     let cb = callback(&body, &app)?;
     let rr = ReadReq {
@@ -99,29 +48,19 @@ pub async fn create_read(
     };
     // Everything a job needs is checked now, so a job fails only for the server's reasons.
     work::read_spec(&app, &caller.org, &rr)?;
-    let now = app.now();
-    let id = app.ids.next(now);
     let request = json!({"request": Value::Object(body.clone()), "spec": rr});
-    caller
-        .org
-        .store
-        .create_bulk_job(
-            NewJob {
-                id,
-                kind: "read",
-                operation: "read".into(),
-                module: m.api_name.clone(),
-                request: request.to_string(),
-                created_by: caller.user_id,
-                created_time: now,
-                total: 0,
-                callback_url: cb.map(|c| c.0),
-            },
-            limits(&app),
-        )
-        .await?
-        .map_err(limit_error)?;
-    work::spawn_job(app.clone(), caller.org.clone(), id, "read".into());
+    let job = NewJob {
+        id: 0,
+        kind: "read",
+        operation: "read".into(),
+        module: m.api_name.clone(),
+        request: request.to_string(),
+        created_by: caller.user_id,
+        created_time: 0,
+        total: 0,
+        callback_url: cb.map(|c| c.0),
+    };
+    let (id, now) = start_job(&caller, job).await?;
     Ok(json_response(
         201,
         &json!({"data": [{"status": "success", "code": "ADDED_SUCCESSFULLY", "message": "Added successfully.",
@@ -130,6 +69,48 @@ pub async fn create_read(
                                       "created_time": time(&caller.org, now)}}],
                 "info": {}}),
     ))
+}
+
+/// `query.fields`: the columns after `id` (always first); absent: every
+/// field a CSV can hold.
+fn read_fields(m: &Module, fields: Option<&Value>) -> Result<Vec<String>, ApiError> {
+    match fields {
+        None | Some(Value::Null) => Ok(m
+            .fields
+            .iter()
+            .filter(|f| {
+                !matches!(
+                    f.data_type,
+                    DataType::Subform | DataType::Fileupload | DataType::Imageupload
+                )
+            })
+            .map(|f| f.api_name.clone())
+            .collect()),
+        Some(Value::Array(a)) => {
+            let mut out = Vec::new();
+            for f in a {
+                let s = f
+                    .as_str()
+                    .ok_or_else(|| invalid("fields", "fields must be strings"))?;
+                if !s.eq_ignore_ascii_case("id") {
+                    out.push(s.to_string());
+                }
+            }
+            Ok(out)
+        }
+        Some(_) => Err(invalid("fields", "fields must be an array")),
+    }
+}
+
+/// `file_type`: csv (the default); ics is Zoho's for Events, not served.
+fn file_type(body: &Map<String, Value>) -> Result<(), ApiError> {
+    match body.get("file_type").and_then(|v| v.as_str()) {
+        None | Some("csv") => Ok(()),
+        Some("ics") => Err(ApiError::new(Code::NotSupported)
+            .detail("api_name", "file_type")
+            .message("ics export is not supported; use csv")),
+        Some(_) => Err(invalid("file_type", "file_type must be csv")),
+    }
 }
 
 pub async fn get_read(

@@ -11,58 +11,12 @@ pub async fn create_write(
     require_json(&headers)?;
     let body = json_body(&body)?;
     let app = caller.app.clone();
-    let operation = match body.get("operation") {
-        None | Some(Value::Null) => return Err(missing_key("operation").into()),
-        Some(v) => v
-            .as_str()
-            .map(|s| s.to_ascii_lowercase())
-            .filter(|s| matches!(s.as_str(), "insert" | "update" | "upsert"))
-            .ok_or_else(|| invalid("operation", "operation must be insert, update or upsert"))?,
-    };
+    let operation = operation(&body)?;
     let cb = callback(&body, &app)?;
-    let encoding = match body
-        .get("character_encoding")
-        .and_then(|v| v.as_str())
-        .map(|s| s.trim().to_ascii_lowercase())
-        .as_deref()
-    {
-        None | Some("utf-8") | Some("utf8") => "utf-8",
-        Some("iso-8859-1") | Some("latin1") | Some("latin-1") => "iso-8859-1",
-        Some(_) => {
-            return Err(invalid(
-                "character_encoding",
-                "supported encodings are UTF-8 and ISO-8859-1",
-            )
-            .into())
-        }
-    };
-    let resources = match body.get("resource") {
-        Some(Value::Array(a)) if !a.is_empty() => a,
-        _ => return Err(missing_key("resource").into()),
-    };
-    if resources.len() > 1 {
-        return Err(ApiError::new(Code::NotSupported)
-            .detail("api_name", "resource")
-            .message("one resource per bulk write job is supported")
-            .into());
-    }
-    let res = resources[0]
-        .as_object()
-        .ok_or_else(|| invalid("resource", "resource items must be objects"))?;
-    if let Some(t) = res.get("type").and_then(|v| v.as_str()) {
-        if t != "data" {
-            return Err(invalid("type", "type must be data").into());
-        }
-    }
+    let encoding = encoding(&body)?;
+    let res = resource(&body)?;
     let m = module_of(&caller, res.get("module"))?;
-    match operation.as_str() {
-        "insert" => module_scope(&caller, &m, Op::Create)?,
-        "update" => module_scope(&caller, &m, Op::Update)?,
-        _ => {
-            module_scope(&caller, &m, Op::Create)?;
-            module_scope(&caller, &m, Op::Update)?
-        }
-    }
+    write_scopes(&caller, &m, &operation)?;
     let file_id = match res.get("file_id") {
         None | Some(Value::Null) => return Err(missing_key("file_id").into()),
         Some(v) => zcrm_core::ids::parse_id(v),
@@ -77,44 +31,9 @@ pub async fn create_write(
         .or_else(|| body.get("ignore_empty"))
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
-    let find_by = res
-        .get("find_by")
-        .and_then(|v| v.as_str())
-        .map(String::from);
-    let find_by = match (&find_by, operation.as_str()) {
-        (None, "insert") => None,
-        (None, _) => return Err(missing_key("find_by").into()),
-        (Some(f), _) if f.eq_ignore_ascii_case("id") => Some("id".to_string()),
-        (Some(f), _) => {
-            let fld = m
-                .field(f)
-                .filter(|x| x.unique)
-                .ok_or_else(|| invalid("find_by", "find_by must be id or a unique field"))?;
-            Some(fld.api_name.clone())
-        }
-    };
+    let find_by = find_by(&m, res, &operation)?;
     let mappings = mappings(&m, res.get("field_mappings"), &file)?;
-    if operation == "insert" || (operation == "upsert" && find_by.as_deref() != Some("id")) {
-        let unmapped: Vec<&str> = m
-            .fields
-            .iter()
-            .filter(|f| f.system_mandatory && !f.read_only)
-            .filter(|f| !mappings.iter().any(|mp| mp.api_name == f.api_name))
-            .map(|f| f.api_name.as_str())
-            .collect();
-        if !unmapped.is_empty() {
-            return Err(ApiError::new(Code::MandatoryFieldsNotMapped)
-                .detail("api_name", json!(unmapped))
-                .into());
-        }
-    }
-    if let Some(fb) = &find_by {
-        if !mappings.iter().any(|mp| &mp.api_name == fb) {
-            return Err(invalid("find_by", "the find_by field is not mapped to a column").into());
-        }
-    }
-    let now = app.now();
-    let id = app.ids.next(now);
+    check_mapped(&m, &operation, find_by.as_deref(), &mappings)?;
     let spec = WriteSpec {
         operation: operation.clone(),
         module: m.api_name.clone(),
@@ -128,26 +47,18 @@ pub async fn create_write(
         header_len: file.header.len(),
     };
     let request = json!({"request": Value::Object(body.clone()), "spec": spec});
-    let made = caller
-        .org
-        .store
-        .create_bulk_job(
-            NewJob {
-                id,
-                kind: "write",
-                operation,
-                module: m.api_name.clone(),
-                request: request.to_string(),
-                created_by: caller.user_id,
-                created_time: now,
-                total: file.rows,
-                callback_url: cb.map(|c| c.0),
-            },
-            limits(&app),
-        )
-        .await?;
-    made.map_err(limit_error)?;
-    work::spawn_job(app.clone(), caller.org.clone(), id, "write".into());
+    let job = NewJob {
+        id: 0,
+        kind: "write",
+        operation,
+        module: m.api_name.clone(),
+        request: request.to_string(),
+        created_by: caller.user_id,
+        created_time: 0,
+        total: file.rows,
+        callback_url: cb.map(|c| c.0),
+    };
+    let (id, _) = start_job(&caller, job).await?;
     Ok(json_response(
         201,
         &Success::new("success")
@@ -155,6 +66,122 @@ pub async fn create_write(
             .detail("created_by", user_json(&app, &caller.org, caller.user_id))
             .to_value(),
     ))
+}
+
+/// `operation`: insert, update or upsert.
+fn operation(body: &Map<String, Value>) -> Result<String, ApiError> {
+    match body.get("operation") {
+        None | Some(Value::Null) => Err(missing_key("operation")),
+        Some(v) => v
+            .as_str()
+            .map(|s| s.to_ascii_lowercase())
+            .filter(|s| matches!(s.as_str(), "insert" | "update" | "upsert"))
+            .ok_or_else(|| invalid("operation", "operation must be insert, update or upsert")),
+    }
+}
+
+/// `character_encoding`: UTF-8 (the default) or ISO-8859-1.
+fn encoding(body: &Map<String, Value>) -> Result<&'static str, ApiError> {
+    match body
+        .get("character_encoding")
+        .and_then(|v| v.as_str())
+        .map(|s| s.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("utf-8") | Some("utf8") => Ok("utf-8"),
+        Some("iso-8859-1") | Some("latin1") | Some("latin-1") => Ok("iso-8859-1"),
+        Some(_) => Err(invalid(
+            "character_encoding",
+            "supported encodings are UTF-8 and ISO-8859-1",
+        )),
+    }
+}
+
+/// The one `resource` of type `data` a job writes.
+fn resource(body: &Map<String, Value>) -> Result<&Map<String, Value>, ApiError> {
+    let resources = match body.get("resource") {
+        Some(Value::Array(a)) if !a.is_empty() => a,
+        _ => return Err(missing_key("resource")),
+    };
+    if resources.len() > 1 {
+        return Err(ApiError::new(Code::NotSupported)
+            .detail("api_name", "resource")
+            .message("one resource per bulk write job is supported"));
+    }
+    let res = resources[0]
+        .as_object()
+        .ok_or_else(|| invalid("resource", "resource items must be objects"))?;
+    if let Some(t) = res.get("type").and_then(|v| v.as_str()) {
+        if t != "data" {
+            return Err(invalid("type", "type must be data"));
+        }
+    }
+    Ok(res)
+}
+
+/// The module scopes an operation writes with (upsert: both).
+fn write_scopes(caller: &Caller, m: &Module, operation: &str) -> Result<(), ApiError> {
+    match operation {
+        "insert" => module_scope(caller, m, Op::Create),
+        "update" => module_scope(caller, m, Op::Update),
+        _ => {
+            module_scope(caller, m, Op::Create)?;
+            module_scope(caller, m, Op::Update)
+        }
+    }
+}
+
+/// `find_by`: `id` or a unique field; needed unless inserting.
+fn find_by(
+    m: &Module,
+    res: &Map<String, Value>,
+    operation: &str,
+) -> Result<Option<String>, ApiError> {
+    let find_by = res.get("find_by").and_then(|v| v.as_str());
+    match (find_by, operation) {
+        (None, "insert") => Ok(None),
+        (None, _) => Err(missing_key("find_by")),
+        (Some(f), _) if f.eq_ignore_ascii_case("id") => Ok(Some("id".to_string())),
+        (Some(f), _) => {
+            let fld = m
+                .field(f)
+                .filter(|x| x.unique)
+                .ok_or_else(|| invalid("find_by", "find_by must be id or a unique field"))?;
+            Ok(Some(fld.api_name.clone()))
+        }
+    }
+}
+
+/// New records need every mandatory field mapped; `find_by` must be mapped.
+fn check_mapped(
+    m: &Module,
+    operation: &str,
+    find_by: Option<&str>,
+    mappings: &[Mapping],
+) -> Result<(), ApiError> {
+    if operation == "insert" || (operation == "upsert" && find_by != Some("id")) {
+        let unmapped: Vec<&str> = m
+            .fields
+            .iter()
+            .filter(|f| f.system_mandatory && !f.read_only)
+            .filter(|f| !mappings.iter().any(|mp| mp.api_name == f.api_name))
+            .map(|f| f.api_name.as_str())
+            .collect();
+        if !unmapped.is_empty() {
+            return Err(
+                ApiError::new(Code::MandatoryFieldsNotMapped).detail("api_name", json!(unmapped))
+            );
+        }
+    }
+    if let Some(fb) = find_by {
+        if !mappings.iter().any(|mp| mp.api_name == fb) {
+            return Err(invalid(
+                "find_by",
+                "the find_by field is not mapped to a column",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `field_mappings` resolved against the module and the file's header. Absent:
