@@ -5,3 +5,4 @@ pub mod bulk;
 pub mod page_token;
 pub mod records;
 pub mod views;
+pub mod writes;

@@ -1,5 +1,71 @@
-//! Page tokens of `GET /{module}`: where the next page starts, bound to the
-//! user, module and sort that made it, and when it stops being accepted.
+//! Paging of `GET /{module}` and related lists: `page` reaches the first
+//! 2,000 records, page tokens (bound to the user, module and sort that made
+//! them, valid for a day) reach 100,000, as Zoho's get-records page says.
+
+use zcrm_core::{ApiError, Code};
+
+/// Records reachable with `page`; beyond this a `page_token` is needed.
+pub const DISCRETE_LIMIT: u64 = 2_000;
+/// Records reachable with `page_token`.
+pub const TOKEN_LIMIT: u64 = 100_000;
+pub const PAGE_TOKEN_TTL_MS: i64 = 24 * 3_600_000;
+
+/// Where a page starts: `offset`, and its number as the answer's `info.page`.
+pub struct Start {
+    pub offset: u64,
+    pub page: u64,
+}
+
+/// The page a request asks for, by `page_token` (checked against who asks,
+/// for what, sorted how, and when) or by `page` (number, default 1).
+pub fn start(
+    token: Option<&str>,
+    page: u64,
+    per_page: u64,
+    bound: (i64, &str, &str),
+    now: i64,
+) -> Result<Start, ApiError> {
+    let Some(t) = token else {
+        if page * per_page > DISCRETE_LIMIT {
+            return Err(ApiError::new(Code::DiscretePaginationLimitExceeded)
+                .detail("limit", DISCRETE_LIMIT));
+        }
+        return Ok(Start {
+            offset: (page - 1) * per_page,
+            page,
+        });
+    };
+    let tok = PageToken::decode(t).ok_or_else(|| ApiError::invalid_param("page_token"))?;
+    let (user, module, sort) = bound;
+    if tok.user != user || tok.module != module || tok.sort != sort {
+        return Err(ApiError::new(Code::TokenBoundDataMismatch).detail("param_name", "page_token"));
+    }
+    if tok.expires <= now {
+        return Err(ApiError::new(Code::ExpiredValue)
+            .detail("api_name", "page_token")
+            .detail("json_path", "$.query.page_token"));
+    }
+    if tok.offset >= TOKEN_LIMIT {
+        return Err(ApiError::new(Code::PaginationLimitExceeded).detail("param_name", "page_token"));
+    }
+    Ok(Start {
+        offset: tok.offset,
+        page: tok.offset / per_page + 1,
+    })
+}
+
+/// The token of the page after one that ended at `offset`.
+pub fn next(offset: u64, bound: (i64, &str, &str), now: i64) -> String {
+    let (user, module, sort) = bound;
+    PageToken {
+        offset,
+        user,
+        module: module.to_string(),
+        sort: sort.to_string(),
+        expires: now + PAGE_TOKEN_TTL_MS,
+    }
+    .encode()
+}
 
 /// A page token: where the next page starts and what it is bound to.
 pub struct PageToken {
