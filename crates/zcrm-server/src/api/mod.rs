@@ -4,7 +4,6 @@ mod apis;
 mod attachments;
 mod bulk;
 mod composite;
-mod composite_ref;
 mod consent;
 mod convert;
 mod coql;
