@@ -2,8 +2,8 @@
 //! a caller and checks the operation's scope (its row of `ops`) before any
 //! handler runs.
 
+use crate::admission;
 use crate::error::HttpError;
-use crate::limits;
 use crate::ops::{self, Need, Operation};
 use crate::state::{App, OrgCtx};
 use crate::token_cache::CachedToken;
@@ -89,7 +89,7 @@ pub async fn layer(
     let writes = req.method() != axum::http::Method::GET;
     match authorize(&app, op, &params, &mut req).await {
         Ok((org, client)) => {
-            let admission = match limits::admit(&app, &org, op, &client).await {
+            let admission = match admission::admit(&app, &org, op, &client).await {
                 Ok(a) => a,
                 Err(refused) => {
                     let (r, headers) = *refused;

@@ -3,6 +3,7 @@
 //! listener. Handlers (`api/`) parse and render; services (`service/`) do the
 //! work; the store persists.
 
+mod admission;
 mod api;
 mod auth;
 mod error;
@@ -56,14 +57,14 @@ impl Server {
         let bulk = tokio::spawn(service::bulk::sweep(self.app.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let dispatcher = tokio::spawn(notify::run(self.app.clone(), stopped));
-        let limiter = tokio::spawn(limits::run(self.app.clone()));
+        let limiter = tokio::spawn(admission::run(self.app.clone()));
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
         bulk.abort();
         limiter.abort();
-        limits::flush(&self.app).await;
+        admission::flush(&self.app).await;
         let _ = stop.send(true);
         let _ = dispatcher.await;
         served?;

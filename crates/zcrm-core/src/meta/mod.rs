@@ -292,6 +292,13 @@ pub struct Module {
 }
 
 impl Module {
+    /// Whether `$se_module` speaks for field `f`: for `What_Id` where the
+    /// module has one (a Task's `Who_Id` is a Contact or a Lead by its own
+    /// id), else for any multi-module lookup (a Note's `Parent_Id`).
+    pub fn se_module_applies(&self, f: &Field) -> bool {
+        f.is_multi_module() && (self.field("What_Id").is_none() || f.api_name == "What_Id")
+    }
+
     pub fn field(&self, api_name: &str) -> Option<&Field> {
         self.by_name
             .get(&api_name.to_ascii_lowercase())

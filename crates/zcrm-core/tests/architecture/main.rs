@@ -91,11 +91,6 @@ const DATA_TABLES: &[(&str, &str, &str)] = &[];
 /// `(crate root)` stands for items defined in `lib.rs`/`main.rs` themselves.
 #[rustfmt::skip]
 const CYCLES: &[(&str, &[&str])] = &[
-    // zcrm-server's: the auth layer, limits and the app state.
-    ("zcrm-server", &["auth", "limits", "state"]),
-    // zcrm-server's: the dispatcher renders with wire, wire uses service,
-    // service (bulk callbacks) calls the dispatcher.
-    ("zcrm-server", &["notify", "service", "wire"]),
     // Being broken now.
     ("zcrm-store", &["(crate root)", "bulk", "control", "db", "limits", "links", "outbox",
                      "pg", "query", "records", "schema", "session", "sqlite"]),

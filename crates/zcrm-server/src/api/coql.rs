@@ -31,7 +31,7 @@ enum IncludeMeta {
 
 pub async fn query(
     Extension(caller): Extension<Caller>,
-    budget: Option<Extension<crate::limits::Budget>>,
+    budget: Option<Extension<crate::admission::Budget>>,
     Body(body): Body<CoqlRequest>,
 ) -> HttpResult<Response> {
     let include_fields = body
@@ -68,7 +68,7 @@ pub async fn query(
         })
         .collect();
     if let Some(Extension(b)) = &budget {
-        b.charge(crate::limits::coql_credits(q.limit)).await?;
+        b.charge(crate::admission::coql_credits(q.limit)).await?;
     }
     let (rows, more) = caller.org.store.query(&q, &users).await?;
     if rows.is_empty() {

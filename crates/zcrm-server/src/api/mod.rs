@@ -13,6 +13,7 @@ mod mass_update;
 mod metadata;
 mod notifications;
 mod oauth;
+mod operator;
 mod params;
 pub(crate) mod records;
 mod recycle_bin;
@@ -42,7 +43,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/__zcrm/health", get(health))
         .route("/__zcrm/clock/advance", post(advance_clock))
         .route("/__zcrm/deliveries", get(deliveries))
-        .route("/__zcrm/usage", get(crate::limits::usage_endpoint))
+        .route("/__zcrm/usage", get(operator::usage))
         .route("/oauth/v2/auth", get(consent::show).post(consent::decide))
         .route("/oauth/v2/token", post(oauth::token))
         .route("/oauth/v2/token/revoke", post(oauth::revoke))

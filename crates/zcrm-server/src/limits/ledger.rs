@@ -62,7 +62,7 @@ struct Lease {
 
 /// Credits one charge took, and where from (to give them back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Spent {
+pub(crate) struct Spent {
     /// Generation of the block they came from.
     pub gen: u64,
     /// Minute the block was charged in, in the database.
@@ -72,7 +72,7 @@ pub(super) struct Spent {
 
 /// Work a charge leaves for the background.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum After {
+pub(crate) enum After {
     Nothing,
     /// The block runs low: reserve the next one with [`Ledger::prefetch`]
     /// (which must run: it clears the flag that stops a second prefetch).
@@ -86,7 +86,7 @@ pub(super) enum After {
 
 /// What the rate-limit headers say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Figures {
+pub(crate) struct Figures {
     /// The allowance.
     pub limit: i64,
     /// Credits spent in the window as this node knows it.
@@ -97,7 +97,7 @@ pub(super) struct Figures {
 }
 
 /// One org's credit ledger on this node.
-pub(super) struct Ledger {
+pub(crate) struct Ledger {
     org_id: i64,
     allowance: AtomicI64,
     /// The current block: generation and credits left (see [`pack`]).
@@ -123,7 +123,7 @@ pub(super) struct Ledger {
 }
 
 impl Ledger {
-    pub(super) fn new(org_id: i64, allowance: i64) -> Ledger {
+    pub(crate) fn new(org_id: i64, allowance: i64) -> Ledger {
         Ledger {
             org_id,
             allowance: AtomicI64::new(allowance),
@@ -145,7 +145,7 @@ impl Ledger {
     /// A new allowance (the org's settings changed). A block reserved under
     /// the old one is not spent under the new one: the next call gives it
     /// back and reserves afresh.
-    pub(super) fn set_allowance(&self, credits: i64) {
+    pub(crate) fn set_allowance(&self, credits: i64) {
         self.allowance.store(credits, SeqCst);
         self.recheck_at.store(0, SeqCst);
         self.lease_expires.store(0, SeqCst);
@@ -176,7 +176,7 @@ impl Ledger {
 
     /// Charges `cost` credits: from the current block, else from the next
     /// one or a new reservation (waiting for the database).
-    pub(super) async fn charge(
+    pub(crate) async fn charge(
         &self,
         control: &Control,
         cost: i64,
@@ -263,7 +263,7 @@ impl Ledger {
 
     /// Reserves the next block, unless one is ready or the org is refused
     /// for now. `now` is read once the refill lock is held.
-    pub(super) async fn prefetch(&self, control: &Control, now: impl FnOnce() -> i64) {
+    pub(crate) async fn prefetch(&self, control: &Control, now: impl FnOnce() -> i64) {
         {
             let _one = self.refill.lock().await;
             let now = now();
@@ -327,7 +327,7 @@ impl Ledger {
     /// Gives back credits of a call that was refused after being charged:
     /// into the block they came from if it is still current, else to the
     /// database.
-    pub(super) async fn refund(&self, control: &Control, s: Spent) {
+    pub(crate) async fn refund(&self, control: &Control, s: Spent) {
         if s.amount <= 0 || s.gen == NOT_CHARGED {
             return;
         }
@@ -352,7 +352,7 @@ impl Ledger {
     }
 
     /// Seconds until the oldest credit in the window leaves it.
-    pub(super) fn retry_after_secs(&self, now: i64) -> i64 {
+    pub(crate) fn retry_after_secs(&self, now: i64) -> i64 {
         match self.oldest.load(SeqCst) {
             i64::MIN => 1,
             m => ((store::bucket_expiry_ms(m) - now + 999) / 1000).max(1),
@@ -371,7 +371,7 @@ impl Ledger {
     }
 
     /// The figures of the rate-limit headers.
-    pub(super) fn figures(&self, now: i64) -> Figures {
+    pub(crate) fn figures(&self, now: i64) -> Figures {
         let limit = self.allowance.load(SeqCst);
         let spent = self.spent();
         let reset_secs = match self.oldest.load(SeqCst) {
@@ -387,7 +387,7 @@ impl Ledger {
     }
 
     /// Gives back expired blocks nobody is spending (the background tick).
-    pub(super) async fn expire(&self, control: &Control, now: i64) {
+    pub(crate) async fn expire(&self, control: &Control, now: i64) {
         let stale = self.next.lock().ok().and_then(|mut n| {
             let stale = n.take_if(|l| l.expires <= now);
             if stale.is_some() {
@@ -413,7 +413,7 @@ impl Ledger {
     }
 
     /// Returns an unspent block to the database.
-    pub(super) async fn give_back_block(&self, control: &Control, minute: i64, amount: i64) {
+    pub(crate) async fn give_back_block(&self, control: &Control, minute: i64, amount: i64) {
         if amount <= 0 {
             return;
         }
@@ -430,22 +430,22 @@ impl Ledger {
 /// left, and the size of the last block reserved.
 #[cfg(test)]
 impl Ledger {
-    pub(super) fn word(&self) -> u64 {
+    pub(crate) fn word(&self) -> u64 {
         self.lease.load(SeqCst)
     }
-    pub(super) fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         gen_of(self.word())
     }
-    pub(super) fn left(&self) -> i64 {
+    pub(crate) fn left(&self) -> i64 {
         left_of(self.word())
     }
-    pub(super) fn block_size(&self) -> i64 {
+    pub(crate) fn block_size(&self) -> i64 {
         self.block.load(SeqCst)
     }
-    pub(super) fn next_ready(&self) -> bool {
+    pub(crate) fn next_ready(&self) -> bool {
         self.next_ready.load(SeqCst)
     }
-    pub(super) fn spend_now(&self, cost: i64, now: i64) -> Option<u64> {
+    pub(crate) fn spend_now(&self, cost: i64, now: i64) -> Option<u64> {
         self.try_take(cost, now)
     }
 }

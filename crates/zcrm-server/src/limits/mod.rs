@@ -7,7 +7,7 @@
 //! Free 5 / Standard 10 / Professional 15 / Enterprise 20 / Ultimate 25 per
 //! app per org, sub-concurrency 10 for heavy APIs. Costs per operation come
 //! from `ops` (min credits charged before the handler; a handler whose
-//! cost depends on the request raises it through [`Budget::charge`]).
+//! cost depends on the request raises it through `admission::Budget::charge`).
 //!
 //! Hot path: credits are spent from a block ("lease") this node reserved in
 //! the database, with one atomic compare-and-swap per call; only when the
@@ -21,43 +21,40 @@
 //! Layout. The org's limiter ([`OrgLimiter`], held by `state::OrgCtx`) and
 //! its parts know nothing of the server: `editions` (the figures), `ledger`
 //! (credits: blocks, leases, refunds), `slots` (concurrency slots and the
-//! per-operation counters), `org` (one org's limiter on this node). What they
-//! need from the database they take as a `&Control` argument, and they never
-//! spawn tasks. The glue that knows `App` is in two files: `admission` (one
-//! call: admit, [`Budget`], the headers; the auth layer calls it) and `usage`
-//! (the background tick, the usage flush and `GET /__zcrm/usage`, which uses
-//! the auth layer's operator check).
+//! per-operation counters), `org` (one org's limiter on this node), `usage`
+//! (what the usage views show). What they need from the database they take
+//! as a `&Control` argument, and they never spawn tasks. The glue that knows
+//! `App` is the `admission` module beside this one (admit one call, its
+//! `Budget` and headers; the background tick and usage flush).
 
-mod admission;
 mod editions;
-mod ledger;
+pub(crate) mod ledger;
 mod org;
-mod slots;
+pub(crate) mod slots;
 #[cfg(test)]
 mod tests;
 mod usage;
 
-pub use admission::{admit, coql_credits, large_write, Admission, Budget, LARGE_WRITE};
 pub use editions::{edition_concurrency, edition_credits, Effective, EDITIONS};
 pub use ledger::LEASE_MS;
 pub use org::{OrgLimiter, SETTINGS_MAX_AGE_MS};
 pub use slots::SlotGuard;
-pub use usage::{flush, run, usage_endpoint, usage_json};
+pub use usage::usage_json;
 
 use zcrm_core::{ApiError, Code};
 
 /// Why a call was refused.
-pub struct Refusal {
-    pub error: ApiError,
-    pub retry_after: i64,
+pub(crate) struct Refusal {
+    pub(crate) error: ApiError,
+    pub(crate) retry_after: i64,
 }
 
-fn too_many(message: &str, retry_after: i64) -> Refusal {
+pub(crate) fn too_many(message: &str, retry_after: i64) -> Refusal {
     Refusal {
         error: ApiError::new(Code::TooManyRequests).message(message),
         retry_after: retry_after.max(1),
     }
 }
 
-const CREDITS_MSG: &str = "API credit limit of the org exceeded for the 24-hour window";
-const CONCURRENCY_MSG: &str = "concurrency limit exceeded";
+pub(crate) const CREDITS_MSG: &str = "API credit limit of the org exceeded for the 24-hour window";
+pub(crate) const CONCURRENCY_MSG: &str = "concurrency limit exceeded";

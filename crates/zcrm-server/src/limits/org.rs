@@ -20,8 +20,8 @@ pub struct OrgLimiter {
     enabled: AtomicBool,
     /// When the settings were last read.
     checked_at: AtomicI64,
-    pub(super) ledger: Ledger,
-    pub(super) slots: SlotTable,
+    pub(crate) ledger: Ledger,
+    pub(crate) slots: SlotTable,
 }
 
 impl OrgLimiter {
@@ -48,7 +48,7 @@ impl OrgLimiter {
         self.enabled.load(SeqCst)
     }
 
-    pub(super) fn apply(&self, settings: LimitSettings) {
+    pub(crate) fn apply(&self, settings: LimitSettings) {
         let eff = Effective::of(settings);
         self.enabled.store(eff.settings.enabled, SeqCst);
         self.ledger.set_allowance(eff.credits);
@@ -60,7 +60,7 @@ impl OrgLimiter {
 
     /// Re-reads the settings if they are older than [`SETTINGS_MAX_AGE_MS`]
     /// (or the clock went back), and applies them if they changed.
-    pub(super) async fn refresh(&self, control: &Control, now: i64) {
+    pub(crate) async fn refresh(&self, control: &Control, now: i64) {
         let checked = self.checked_at.load(SeqCst);
         if now - checked < SETTINGS_MAX_AGE_MS && now >= checked {
             return;
@@ -75,7 +75,7 @@ impl OrgLimiter {
 
     /// Writes this node's usage counts of the org; kept for the next flush
     /// if the database refuses them.
-    pub(super) async fn flush(&self, control: &Control, now: i64) {
+    pub(crate) async fn flush(&self, control: &Control, now: i64) {
         let rows = self.slots.take_counts(self.org_id, store::minute(now));
         if rows.is_empty() {
             return;

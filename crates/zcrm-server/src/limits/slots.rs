@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use zcrm_store::limits::UsageDelta;
 
 /// One app's slots and counters.
-pub(super) struct AppSlots {
+pub(crate) struct AppSlots {
     all: AtomicU32,
     heavy: AtomicU32,
     counters: Box<[Counter]>,
@@ -54,7 +54,7 @@ impl AppSlots {
     }
 
     /// Takes one slot (a heavy one: of the heavy cap) if fewer than `cap` are in use.
-    pub(super) fn take(self: &Arc<Self>, heavy: bool, cap: i64) -> Option<SlotGuard> {
+    pub(crate) fn take(self: &Arc<Self>, heavy: bool, cap: i64) -> Option<SlotGuard> {
         let c = self.in_use(heavy);
         if c.fetch_add(1, SeqCst) as i64 >= cap {
             c.fetch_sub(1, SeqCst);
@@ -67,7 +67,7 @@ impl AppSlots {
     }
 
     /// Counts a call of `api`: let through with `credits`, or refused.
-    pub(super) fn count(&self, api: &'static Operation, credits: i64, refused: bool) {
+    pub(crate) fn count(&self, api: &'static Operation, credits: i64, refused: bool) {
         let c = &self.counters[api.index()];
         if refused {
             c.refused.fetch_add(1, SeqCst);
@@ -79,14 +79,14 @@ impl AppSlots {
 }
 
 /// Every app of one org on this node, and the org's caps.
-pub(super) struct SlotTable {
+pub(crate) struct SlotTable {
     concurrency: AtomicI64,
     heavy_cap: AtomicI64,
     apps: RwLock<HashMap<Arc<str>, Arc<AppSlots>>>,
 }
 
 impl SlotTable {
-    pub(super) fn new(concurrency: i64, heavy_cap: i64) -> SlotTable {
+    pub(crate) fn new(concurrency: i64, heavy_cap: i64) -> SlotTable {
         SlotTable {
             concurrency: AtomicI64::new(concurrency),
             heavy_cap: AtomicI64::new(heavy_cap),
@@ -94,23 +94,23 @@ impl SlotTable {
         }
     }
 
-    pub(super) fn set_caps(&self, concurrency: i64, heavy_cap: i64) {
+    pub(crate) fn set_caps(&self, concurrency: i64, heavy_cap: i64) {
         self.concurrency.store(concurrency, SeqCst);
         self.heavy_cap.store(heavy_cap, SeqCst);
     }
 
     /// Concurrent calls per app.
-    pub(super) fn concurrency(&self) -> i64 {
+    pub(crate) fn concurrency(&self) -> i64 {
         self.concurrency.load(SeqCst)
     }
 
     /// Concurrent heavy calls per app.
-    pub(super) fn heavy_cap(&self) -> i64 {
+    pub(crate) fn heavy_cap(&self) -> i64 {
         self.heavy_cap.load(SeqCst)
     }
 
     /// The app's slots, made on its first call.
-    pub(super) fn of(&self, client: &Arc<str>) -> Arc<AppSlots> {
+    pub(crate) fn of(&self, client: &Arc<str>) -> Arc<AppSlots> {
         if let Some(s) = self.apps.read().ok().and_then(|m| m.get(client).cloned()) {
             return s;
         }
@@ -119,7 +119,7 @@ impl SlotTable {
     }
 
     /// Takes every app's counts (zeroing them) as rows for `minute`.
-    pub(super) fn take_counts(&self, org_id: i64, minute: i64) -> Vec<UsageDelta> {
+    pub(crate) fn take_counts(&self, org_id: i64, minute: i64) -> Vec<UsageDelta> {
         let m = match self.apps.read() {
             Ok(m) => m,
             Err(_) => return Vec::new(),
@@ -149,7 +149,7 @@ impl SlotTable {
     }
 
     /// Adds back counts taken by [`SlotTable::take_counts`] that could not be written.
-    pub(super) fn put_back(&self, rows: &[UsageDelta]) {
+    pub(crate) fn put_back(&self, rows: &[UsageDelta]) {
         if let Ok(m) = self.apps.read() {
             for r in rows {
                 let Some(slots) = m.get(r.client_id.as_str()) else {

@@ -4,16 +4,9 @@
 //! (`mm:ss`) also gives `Call_Duration_in_seconds`.
 
 use serde_json::{Map, Value};
-use zcrm_core::meta::{Field, Module};
+use zcrm_core::meta::Module;
 use zcrm_core::value::{Checked, SqlValue};
 use zcrm_core::{ApiError, Code};
-
-/// Whether `$se_module` speaks for field `f`: for `What_Id` where the module
-/// has one (a Task's `Who_Id` is a Contact or a Lead by its own id), else for
-/// any multi-module lookup (a Note's `Parent_Id`).
-pub fn se_module_applies(m: &Module, f: &Field) -> bool {
-    f.is_multi_module() && (m.field("What_Id").is_none() || f.api_name == "What_Id")
-}
 
 fn index(m: &Module, name: &str) -> Option<usize> {
     m.fields.iter().position(|f| f.api_name == name)

@@ -132,7 +132,7 @@ pub fn check_record(
         } else {
             value::check(f, v, &fpath)?
         };
-        if super::activities::se_module_applies(m, f) && checked.lookup_module.is_none() {
+        if m.se_module_applies(f) && checked.lookup_module.is_none() {
             checked.lookup_module = se_module.clone();
         }
         values.push((idx, checked));

@@ -62,7 +62,7 @@ pub fn render_row(org: &OrgCtx, m: &Module, fields: &[usize], row: &Row, full: b
                             ",\"module\":{{\"api_name\":\"{}\",\"id\":\"{}\"}}",
                             target.api_name, target.id
                         );
-                        if crate::service::activities::se_module_applies(m, f) {
+                        if m.se_module_applies(f) {
                             se_module = Some(&target.api_name);
                         }
                     }

@@ -60,7 +60,7 @@ pub(crate) async fn write(
 pub async fn create(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
-    budget: Option<Extension<crate::limits::Budget>>,
+    budget: Option<Extension<crate::admission::Budget>>,
     body: Bytes,
 ) -> HttpResult<Response> {
     if !m.creatable {
@@ -70,7 +70,7 @@ pub async fn create(
     }
     let body = json_body(&body)?;
     let data = data_array(&body, MAX_RECORDS)?;
-    crate::limits::large_write(&budget, data.len())?;
+    crate::admission::large_write(&budget, data.len())?;
     let now = caller.app.now();
     let rows = data
         .iter()
@@ -86,12 +86,12 @@ pub async fn create(
 pub async fn upsert(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
-    budget: Option<Extension<crate::limits::Budget>>,
+    budget: Option<Extension<crate::admission::Budget>>,
     body: Bytes,
 ) -> HttpResult<Response> {
     let body = json_body(&body)?;
     let data = data_array(&body, MAX_RECORDS)?;
-    crate::limits::large_write(&budget, data.len())?;
+    crate::admission::large_write(&budget, data.len())?;
     let check_on = writes::upsert_order(&m, body.get("duplicate_check_fields"))?;
     let now = caller.app.now();
     let rows = data
@@ -148,12 +148,12 @@ pub async fn clone_record(
 pub async fn update_many(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
-    budget: Option<Extension<crate::limits::Budget>>,
+    budget: Option<Extension<crate::admission::Budget>>,
     body: Bytes,
 ) -> HttpResult<Response> {
     let body = json_body(&body)?;
     let data = data_array(&body, MAX_RECORDS)?;
-    crate::limits::large_write(&budget, data.len())?;
+    crate::admission::large_write(&budget, data.len())?;
     let now = caller.app.now();
     let rows = data
         .iter()

@@ -3,9 +3,13 @@
 //! the [`Admission`] that holds the call's slots and counts it, and the
 //! rate-limit headers. The background work a charge leaves is spawned here.
 
-use super::ledger::{After, Spent};
-use super::slots::{AppSlots, SlotGuard};
-use super::{too_many, Refusal, CONCURRENCY_MSG};
+mod background;
+
+pub use background::{flush, run};
+
+use crate::limits::ledger::{After, Spent};
+use crate::limits::slots::{AppSlots, SlotGuard};
+use crate::limits::{too_many, Refusal, CONCURRENCY_MSG};
 use crate::ops::Operation;
 use crate::state::{App, OrgCtx};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
