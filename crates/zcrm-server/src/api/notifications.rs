@@ -154,6 +154,21 @@ fn boolean(i: usize, key: &str, v: Option<&Value>, default: bool) -> Result<bool
 
 /// Validates one watch item into per-module subscriptions; for PATCH,
 /// unspecified values come from the channel as it is.
+/// A channel's events after `_delete_events` removes `ops`: removing `all`
+/// removes everything; removing one op from `all` keeps the other two.
+fn remaining_events(was: &Channel, ops: &[String]) -> Vec<String> {
+    let have: Vec<String> = if was.events.iter().any(|e| e == "all") {
+        vec!["create".into(), "edit".into(), "delete".into()]
+    } else {
+        was.events.clone()
+    };
+    if ops.iter().any(|o| o == "all") {
+        Vec::new()
+    } else {
+        have.into_iter().filter(|e| !ops.contains(e)).collect()
+    }
+}
+
 fn item_channels(
     caller: &Caller,
     i: usize,
@@ -213,23 +228,10 @@ fn item_channels(
     let mut out = Vec::new();
     for (module, ops) in by_module {
         let was = current.iter().find(|c| c.module == module);
-        let events = if delete_events {
-            let Some(was) = was else {
-                return Err(not_subscribed(&id));
-            };
-            // Removing `all` removes everything; removing one op from `all` keeps the other two.
-            let have: Vec<String> = if was.events.iter().any(|e| e == "all") {
-                vec!["create".into(), "edit".into(), "delete".into()]
-            } else {
-                was.events.clone()
-            };
-            if ops.iter().any(|o| o == "all") {
-                Vec::new()
-            } else {
-                have.into_iter().filter(|e| !ops.contains(e)).collect()
-            }
-        } else {
-            ops
+        let events = match (delete_events, was) {
+            (false, _) => ops,
+            (true, Some(was)) => remaining_events(was, &ops),
+            (true, None) => return Err(not_subscribed(&id)),
         };
         out.push(Channel {
             channel_id: id.clone(),

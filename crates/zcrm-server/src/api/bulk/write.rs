@@ -184,6 +184,30 @@ fn check_mapped(
     Ok(())
 }
 
+/// A mapping's `index`: a column the file has.
+fn column_index(
+    v: Option<&Value>,
+    api_name: &str,
+    file: &BulkFile,
+) -> Result<Option<usize>, ApiError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => {
+            let i = v
+                .as_u64()
+                .ok_or_else(|| invalid("index", "index must be a non-negative integer"))?
+                as usize;
+            if i >= file.header.len() {
+                return Err(ApiError::new(Code::ColumnIndexNotFound)
+                    .detail("api_name", api_name)
+                    .detail("index", i as i64)
+                    .message(format!("column index {i} is not in the file")));
+            }
+            Ok(Some(i))
+        }
+    }
+}
+
 /// `field_mappings` resolved against the module and the file's header. Absent:
 /// every header column that names a field.
 fn mappings(m: &Module, raw: Option<&Value>, file: &BulkFile) -> Result<Vec<Mapping>, ApiError> {
@@ -246,21 +270,7 @@ fn mappings(m: &Module, raw: Option<&Value>, file: &BulkFile) -> Result<Vec<Mapp
                 let default = o
                     .get("default_value")
                     .and_then(|d| d.get("value").cloned().or_else(|| d.get("name").cloned()));
-                let index = match o.get("index") {
-                    None | Some(Value::Null) => None,
-                    Some(v) => {
-                        let i = v.as_u64().ok_or_else(|| {
-                            invalid("index", "index must be a non-negative integer")
-                        })? as usize;
-                        if i >= file.header.len() {
-                            return Err(ApiError::new(Code::ColumnIndexNotFound)
-                                .detail("api_name", api_name.as_str())
-                                .detail("index", i as i64)
-                                .message(format!("column index {i} is not in the file")));
-                        }
-                        Some(i)
-                    }
-                };
+                let index = column_index(o.get("index"), &api_name, file)?;
                 let index = match (index, &default) {
                     (Some(i), _) => Some(i),
                     (None, Some(_)) => None,

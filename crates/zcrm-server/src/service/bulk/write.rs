@@ -159,52 +159,18 @@ pub(super) async fn run_write(app: &Arc<App>, org: &Arc<OrgCtx>, id: i64) -> Res
     };
     let start = job.checkpoint;
     let t0 = std::time::Instant::now();
-    // A blocking thread parses; batches come over a small channel.
     // A blocking thread parses and validates (the records API's checks), so
     // the next batch is ready while this one commits; batches come over a
     // small channel.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<BatchRow>>(2);
-    let zb = zip_bytes.clone();
-    let (app2, m2, spec2) = (app.clone(), m.clone(), spec.clone());
-    let parser = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let mut archive = archive(&zb).map_err(|e| e.message)?;
-        let (mut rdr, _) = open_csv(&mut archive).map_err(|e| e.message)?;
-        let mut rec = csv::ByteRecord::new();
-        let mut row_no = 0i64;
-        let mut header_seen = false;
-        let mut batch = Vec::with_capacity(WRITE_BATCH);
-        let mut now = app2.now();
-        while rdr.read_byte_record(&mut rec).map_err(store_err)? {
-            if !header_seen {
-                header_seen = true;
-                continue;
-            }
-            if blank(&rec) {
-                continue;
-            }
-            row_no += 1;
-            if row_no <= start {
-                continue;
-            }
-            if batch.is_empty() {
-                now = app2.now();
-            }
-            let (row, find) = row_to_write(&spec2, &m2, &rec, row_no, &app2, now);
-            batch.push(BatchRow {
-                row_no,
-                row: row.map_err(|e| row_error(&e)),
-                find,
-                new_id: app2.ids.next(now),
-            });
-            if batch.len() == WRITE_BATCH && tx.blocking_send(std::mem::take(&mut batch)).is_err() {
-                return Ok(());
-            }
-        }
-        if !batch.is_empty() {
-            let _ = tx.blocking_send(batch);
-        }
-        Ok(())
-    });
+    let parser = spawn_parser(
+        app.clone(),
+        m.clone(),
+        spec.clone(),
+        zip_bytes.clone(),
+        start,
+        tx,
+    );
     let mut checkpoint = start;
     let user = job.created_by;
     while let Some(rows) = rx.recv().await {
@@ -262,6 +228,57 @@ pub(super) async fn run_write(app: &Arc<App>, org: &Arc<OrgCtx>, id: i64) -> Res
         .await
         .map_err(store_err)?;
     Ok(())
+}
+
+/// Reads the job's CSV from row `start` on a blocking thread, checking each
+/// row as the records API does, and sends batches of `WRITE_BATCH` rows.
+fn spawn_parser(
+    app2: Arc<App>,
+    m2: Arc<Module>,
+    spec2: WriteSpec,
+    zb: bytes::Bytes,
+    start: i64,
+    tx: tokio::sync::mpsc::Sender<Vec<BatchRow>>,
+) -> tokio::task::JoinHandle<Result<(), String>> {
+    tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let mut archive = archive(&zb).map_err(|e| e.message)?;
+        let (mut rdr, _) = open_csv(&mut archive).map_err(|e| e.message)?;
+        let mut rec = csv::ByteRecord::new();
+        let mut row_no = 0i64;
+        let mut header_seen = false;
+        let mut batch = Vec::with_capacity(WRITE_BATCH);
+        let mut now = app2.now();
+        while rdr.read_byte_record(&mut rec).map_err(store_err)? {
+            if !header_seen {
+                header_seen = true;
+                continue;
+            }
+            if blank(&rec) {
+                continue;
+            }
+            row_no += 1;
+            if row_no <= start {
+                continue;
+            }
+            if batch.is_empty() {
+                now = app2.now();
+            }
+            let (row, find) = row_to_write(&spec2, &m2, &rec, row_no, &app2, now);
+            batch.push(BatchRow {
+                row_no,
+                row: row.map_err(|e| row_error(&e)),
+                find,
+                new_id: app2.ids.next(now),
+            });
+            if batch.len() == WRITE_BATCH && tx.blocking_send(std::mem::take(&mut batch)).is_err() {
+                return Ok(());
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(batch);
+        }
+        Ok(())
+    })
 }
 
 /// The result ZIP of a write: each input row, then `STATUS`, `RECORD_ID`, `ERRORS`.
