@@ -14,7 +14,6 @@ mod service;
 mod state;
 mod token_cache;
 mod wire;
-mod workers;
 
 pub use state::{App, BulkConfig, Config};
 
@@ -53,7 +52,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router: Router = api::router(self.app.clone());
-        let sweeper = tokio::spawn(workers::sweep(self.app.clone()));
+        let sweeper = tokio::spawn(service::mass_update::sweep(self.app.clone()));
         let bulk = tokio::spawn(service::bulk::sweep(self.app.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let dispatcher = tokio::spawn(notify::run(self.app.clone(), stopped));

@@ -3,7 +3,7 @@
 use super::params::json_body;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
-use crate::service::records::{check_record, Mode};
+use crate::service::convert;
 use crate::wire::Success;
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -12,8 +12,7 @@ use axum::Extension;
 use serde_json::{json, Map, Value};
 use zcrm_core::ids::parse_id;
 use zcrm_core::{ApiError, Code};
-use zcrm_store::convert::{ConvertRequest, Linked};
-use zcrm_store::records::WriteCtx;
+use zcrm_store::convert::Linked;
 
 fn id_in(obj: &Map<String, Value>, key: &str) -> Result<Option<i64>, ApiError> {
     match obj.get(key) {
@@ -86,45 +85,15 @@ pub async fn convert(
                 .into())
         }
     };
-    let now = caller.app.now();
-    let catalog = caller.org.store.catalog().clone();
-    let deal = match item.get("Deals") {
-        None | Some(Value::Null) => None,
-        Some(d) => {
-            let deals = catalog
-                .module("Deals")
-                .ok_or_else(|| ApiError::internal("no Deals module"))?;
-            // Errors name the deal's place in the request.
-            let row = check_record(deals, d, 0, Mode::Create, None, &caller.app.ids, now).map_err(
-                |mut e| {
-                    if let Some(Value::String(p)) = e.details.get_mut("json_path") {
-                        *p = p.replacen("$.data[0]", "$.data[0].Deals", 1);
-                    }
-                    e
-                },
-            )?;
-            Some(row)
-        }
-    };
-    let req = ConvertRequest {
+    let input = convert::Input {
         lead_id,
         account_id: id_in(&item, "Accounts")?,
         contact_id: id_in(&item, "Contacts")?,
-        overwrite,
-        deal,
         assign_to: id_in(&item, "assign_to")?,
-        new_ids: [
-            caller.app.ids.next(now),
-            caller.app.ids.next(now),
-            caller.app.ids.next(now),
-        ],
+        overwrite,
+        deal: item.get("Deals").filter(|d| !d.is_null()),
     };
-    let ctx = WriteCtx {
-        now,
-        user: caller.user_id,
-        users: caller.org.user_ids(),
-    };
-    let done = caller.org.store.convert_lead(req, ctx).await??;
+    let done = convert::convert(&caller, input).await?;
     Ok(json_response(
         200,
         &json!({"data": [Success::new("The record has been converted successfully")

@@ -4,20 +4,16 @@
 use super::params::{data_array, json_body, Params};
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
+use crate::service::mass_update;
 use crate::service::records::{check_record, Mode};
 use crate::wire::Success;
-use crate::workers::spawn_mass_update;
 use axum::body::Bytes;
 use axum::extract::Query;
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use zcrm_core::ids::{parse_id, parse_id_str};
-use zcrm_core::meta::Module;
-use zcrm_core::query::{criteria, json_criteria};
 use zcrm_core::{ApiError, Code};
-use zcrm_store::mass_update::MassSpec;
 
 /// Most ids one call may name.
 const MAX_IDS: usize = 50_000;
@@ -40,7 +36,7 @@ pub async fn schedule(
     }
     let criteria = match body.get("criteria") {
         None | Some(Value::Null) => None,
-        Some(c) => Some(checked_criteria(&caller, &m, c)?),
+        Some(c) => Some(mass_update::checked_criteria(&caller, &m, c)?),
     };
     let (ids, owner) = match (body.get("ids"), body.get("cvid")) {
         (Some(_), _) if criteria.is_some() => {
@@ -91,49 +87,19 @@ pub async fn schedule(
                 .into())
         }
     };
-    let job = caller.app.ids.next(now);
-    let spec = MassSpec {
-        values: row.values.into_iter().map(|(i, c)| (i, c.value)).collect(),
+    let values = row.values.into_iter().map(|(i, c)| (i, c.value)).collect();
+    let sel = mass_update::Selection {
         ids,
         owner,
-        user: caller.user_id,
         criteria,
     };
-    caller
-        .org
-        .store
-        .schedule_mass_update(m.api_name.clone(), job, spec, now)
-        .await?;
-    spawn_mass_update(caller.app.clone(), caller.org.clone(), job);
+    let job = mass_update::schedule(&caller, &m, values, sel).await?;
     Ok(json_response(
         202,
         &json!({"data": [Success::new("mass update scheduled successfully")
             .detail("job_id", job.to_string())
             .to_value()]}),
     ))
-}
-
-/// `criteria` as the search API writes it (a string), or Zoho's JSON
-/// criteria (what the SDKs send), checked now rather than in the job. The job
-/// keeps it as given: search text, or the JSON's text.
-fn checked_criteria(caller: &Caller, m: &Arc<Module>, c: &Value) -> Result<String, ApiError> {
-    let catalog = caller.org.store.catalog();
-    match c {
-        Value::String(s) if !s.trim().is_empty() => {
-            criteria::parse(catalog, m, s).map_err(|e| {
-                e.detail("api_name", "criteria")
-                    .detail("json_path", "$.criteria")
-            })?;
-            Ok(s.clone())
-        }
-        Value::Object(_) | Value::Array(_) => {
-            json_criteria::parse(catalog, m, c)?;
-            Ok(c.to_string())
-        }
-        _ => Err(ApiError::new(Code::InvalidData)
-            .detail("api_name", "criteria")
-            .detail("json_path", "$.criteria")),
-    }
 }
 
 pub async fn status(

@@ -2,6 +2,8 @@
 
 pub mod activities;
 pub mod bulk;
+pub mod convert;
+pub mod mass_update;
 pub mod page_token;
 pub mod records;
 pub mod views;
