@@ -496,6 +496,7 @@ impl Dispatcher {
         };
         let done = Finished {
             event_id: e.id,
+            node: self.node,
             attempt,
             at: now,
             status_code: status,

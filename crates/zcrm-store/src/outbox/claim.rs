@@ -34,6 +34,9 @@ pub struct Due {
 #[derive(Debug, Clone)]
 pub struct Finished {
     pub event_id: i64,
+    /// The node whose claim sent it (`node` of [`OrgStore::claim_due`]).
+    pub node: i64,
+    /// The attempt's number: the claimed event's `attempts` + 1.
     pub attempt: i64,
     pub at: i64,
     pub status_code: Option<u16>,
@@ -119,6 +122,13 @@ impl OrgStore {
     /// Records attempts and moves their events on, in one transaction: each
     /// is delivered, retried at `retry_at`, or dead (`retry_at` = `None` after
     /// a failure).
+    ///
+    /// Only the current claim's attempt counts: the event must still be
+    /// claimed by `node` and be at attempt `attempt`. A node whose lease ran
+    /// out while it sent, and whose event another node has claimed since,
+    /// changes nothing: clearing the new holder's lease would let a third node
+    /// send the event meanwhile, and its log entry would take the attempt's
+    /// number from the new holder's.
     pub async fn finish_attempts(&self, done: Vec<Finished>) -> Result<(), StoreError> {
         let p = self.prefix.clone();
         self.db
@@ -130,6 +140,25 @@ impl OrgStore {
                         (false, Some(_)) => ("pending", "retry"),
                         (false, None) => ("dead", "dead"),
                     };
+                    let current = c.exec(
+                        &format!(
+                            "UPDATE {p}outbox SET status = ?1, attempts = ?2, next_at = ?3, lease_until = NULL,
+                               last_error = ?4
+                             WHERE id = ?5 AND status = 'pending' AND claimed_by = ?6 AND attempts = ?7"
+                        ),
+                        &[
+                            status.into(),
+                            f.attempt.into(),
+                            f.retry_at.unwrap_or(f.at).into(),
+                            f.error.clone().into(),
+                            f.event_id.into(),
+                            f.node.into(),
+                            (f.attempt - 1).into(),
+                        ],
+                    )?;
+                    if current == 0 {
+                        continue;
+                    }
                     c.exec(
                         &format!(
                             "INSERT INTO {p}deliveries (event_id, attempt, at, status_code, latency_ms, error, outcome)
@@ -141,21 +170,8 @@ impl OrgStore {
                             f.at.into(),
                             f.status_code.map(|s| s as i64).into(),
                             f.latency_ms.into(),
-                            f.error.clone().into(),
-                            outcome.into(),
-                        ],
-                    )?;
-                    c.exec(
-                        &format!(
-                            "UPDATE {p}outbox SET status = ?1, attempts = ?2, next_at = ?3, lease_until = NULL,
-                               last_error = ?4 WHERE id = ?5 AND status = 'pending'"
-                        ),
-                        &[
-                            status.into(),
-                            f.attempt.into(),
-                            f.retry_at.unwrap_or(f.at).into(),
                             f.error.into(),
-                            f.event_id.into(),
+                            outcome.into(),
                         ],
                     )?;
                 }

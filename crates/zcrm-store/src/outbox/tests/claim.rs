@@ -10,7 +10,9 @@ async fn claim(store: &OrgStore, now: i64, limit: i64, node: i64) -> Vec<i64> {
     due.iter().map(|d| d.id).collect()
 }
 
+/// Node `node`'s attempt `attempt` of an event, finished at `at`.
 fn done(
+    node: i64,
     event_id: i64,
     attempt: i64,
     at: i64,
@@ -19,6 +21,7 @@ fn done(
 ) -> Finished {
     Finished {
         event_id,
+        node,
         attempt,
         at,
         status_code: Some(if error.is_none() { 200 } else { 500 }),
@@ -112,9 +115,9 @@ async fn a_recorded_attempt_updates_attempts_and_the_next_try() {
         let retry_at = T0 + 30_000;
         store
             .finish_attempts(vec![
-                done(ok, 1, T0 + 1, None, None),
-                done(retry, 1, T0 + 1, Some("HTTP 500"), Some(retry_at)),
-                done(dead, 1, T0 + 1, Some("HTTP 500"), None),
+                done(1, ok, 1, T0 + 1, None, None),
+                done(1, retry, 1, T0 + 1, Some("HTTP 500"), Some(retry_at)),
+                done(1, dead, 1, T0 + 1, Some("HTTP 500"), None),
             ])
             .await
             .unwrap();
@@ -149,7 +152,7 @@ async fn a_recorded_attempt_updates_attempts_and_the_next_try() {
             assert_eq!((a.status_code, a.latency_ms), (Some(code), 12), "{b}");
         }
         // The second attempt succeeds.
-        let second = done(retry, 2, retry_at + 5, None, None);
+        let second = done(2, retry, 2, retry_at + 5, None, None);
         store.finish_attempts(vec![second]).await.unwrap();
         assert_eq!(store.pending_events().await.unwrap(), 0, "{b}");
         assert_eq!(
@@ -180,11 +183,12 @@ async fn nothing_is_lost_when_a_claimer_dies() {
         assert_eq!(taken.len(), 5, "{b}");
         let finished = taken
             .iter()
-            .map(|&id| done(id, 1, T0 + LEASE_MS + 1, None, None));
+            .map(|&id| done(2, id, 1, T0 + LEASE_MS + 1, None, None));
         store.finish_attempts(finished.collect()).await.unwrap();
         assert_eq!(store.pending_events().await.unwrap(), 0, "{b}");
         // Node 1 wakes up and reports a failure: a delivered event stays delivered.
         let late = done(
+            1,
             taken[0],
             1,
             T0 + LEASE_MS + 2,
@@ -210,7 +214,7 @@ async fn a_stopping_claimer_frees_its_events_at_once() {
         let theirs = claim(store, T0, 2, 2).await;
         assert_eq!((mine.len(), theirs.len()), (2, 2), "{b}");
         // One of node 1's events is finished; the other is freed, node 2's are not.
-        let d = done(mine[0], 1, T0 + 1, Some("HTTP 503"), Some(T0 + 2));
+        let d = done(1, mine[0], 1, T0 + 1, Some("HTTP 503"), Some(T0 + 2));
         store.finish_attempts(vec![d]).await.unwrap();
         assert_eq!(store.release_leases(1).await.unwrap(), 1, "{b}");
         let next = claim(store, T0 + 2, 10, 3).await;
@@ -221,12 +225,10 @@ async fn a_stopping_claimer_frees_its_events_at_once() {
 
 /// A claimer whose lease ran out (its send queued behind a slow receiver
 /// longer than `LEASE_MS`, as the dispatcher allows) and whose event another
-/// node then claimed still records its outcome over the new claim: the new
-/// holder's lease is cleared, so a third node may send the event while the
-/// second is still sending it, and the second's own record of the same
-/// attempt number is dropped from the log (`ON CONFLICT DO NOTHING`).
+/// node then claimed records nothing over the new claim: the new holder keeps
+/// its lease, so no third node sends the event meanwhile, and the log's entry
+/// for the attempt is the new holder's.
 #[tokio::test]
-#[ignore = "known issue: finish_attempts does not check the claim it finishes"]
 async fn a_late_claimer_does_not_undo_the_current_claim() {
     for org in backends().await {
         let (store, b) = (&org.store, org.backend);
@@ -236,16 +238,53 @@ async fn a_late_claimer_does_not_undo_the_current_claim() {
         let t1 = T0 + LEASE_MS;
         assert_eq!(claim(store, t1, 10, 2).await, [id], "{b}");
         // Node 1 finally hears back from the receiver: a failure, retry soon.
-        let late = done(id, 1, t1 + 1, Some("HTTP 500"), Some(t1 + 2));
+        let late = done(1, id, 1, t1 + 1, Some("HTTP 500"), Some(t1 + 2));
         store.finish_attempts(vec![late]).await.unwrap();
         // Node 2 still holds it.
         assert!(claim(store, t1 + 2, 10, 3).await.is_empty(), "{b}");
         // Node 2's delivery is what the log says of attempt 1.
         store
-            .finish_attempts(vec![done(id, 1, t1 + 3, None, None)])
+            .finish_attempts(vec![done(2, id, 1, t1 + 3, None, None)])
             .await
             .unwrap();
         let log = store.attempts(Some(id), 10).await.unwrap();
+        assert_eq!(log.len(), 1, "{b}");
         assert_eq!(log[0].outcome, "delivered", "{b}");
+        assert_eq!(store.pending_events().await.unwrap(), 0, "{b}");
+    }
+}
+
+/// The dispatcher renews its own lease when a claim returns an event it is
+/// still sending: the send's outcome is still that claim's. An outcome for an
+/// attempt already recorded changes nothing.
+#[tokio::test]
+async fn a_renewed_claim_records_its_attempt_once() {
+    for org in backends().await {
+        let (store, b) = (&org.store, org.backend);
+        watch_leads(store).await;
+        queue(store, 1, T0).await;
+        let id = claim(store, T0, 10, 1).await[0];
+        assert_eq!(claim(store, T0 + LEASE_MS, 10, 1).await, [id], "{b}");
+        let retry_at = T0 + LEASE_MS + 30_000;
+        let first = done(
+            1,
+            id,
+            1,
+            T0 + LEASE_MS + 1,
+            Some("HTTP 500"),
+            Some(retry_at),
+        );
+        store.finish_attempts(vec![first.clone()]).await.unwrap();
+        let again = done(1, id, 1, T0 + LEASE_MS + 2, None, None);
+        store.finish_attempts(vec![first, again]).await.unwrap();
+        let log = store.attempts(Some(id), 10).await.unwrap();
+        assert_eq!(log.len(), 1, "{b}");
+        assert_eq!(
+            (log[0].outcome.as_str(), log[0].event_status.as_str()),
+            ("retry", "pending"),
+            "{b}"
+        );
+        let due = store.claim_due(retry_at, 10, 2).await.unwrap();
+        assert_eq!((due.len(), due[0].attempts), (1, 1), "{b}");
     }
 }
