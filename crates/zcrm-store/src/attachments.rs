@@ -4,7 +4,8 @@
 //! between can only leave an unreferenced blob.
 
 use crate::db::{int, opt_text, text};
-use crate::records::{exists, OrgStore, WriteCtx};
+use crate::org::{OrgStore, WriteCtx};
+use crate::rows::exists;
 use crate::Refusal;
 use crate::StoreError;
 use std::sync::Arc;

@@ -3,8 +3,9 @@
 //! by the link (`Deals.Products`) and read from either side.
 
 use crate::db::Conn;
+use crate::org::{OrgStore, WriteCtx};
 use crate::outbox::{self, Change, Op};
-use crate::records::{table, OrgStore, WriteCtx};
+use crate::rows::table;
 use crate::StoreError;
 use std::sync::Arc;
 use zcrm_core::meta::Module;

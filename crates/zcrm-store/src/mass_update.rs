@@ -5,8 +5,10 @@
 //! last committed chunk and never counts a record twice.
 
 use crate::db::{int, opt_text, text};
+use crate::org::{OrgStore, WriteCtx};
 use crate::outbox::{self, Change, Op};
-use crate::records::{table, update_one, OrgStore, WriteCtx, WriteRow};
+use crate::records::{update_one, WriteRow};
+use crate::rows::table;
 use crate::schema::col;
 use crate::Refusal;
 use crate::StoreError;

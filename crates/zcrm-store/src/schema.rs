@@ -1,4 +1,5 @@
-//! Tables derived from module metadata. Table and column names come only from
+//! An org's tables: column names and types derived from module metadata, and
+//! creating or extending the tables. Table and column names come only from
 //! the catalog (API names are `[A-Za-z0-9_]`), never from a request.
 
 use crate::db::{text, Conn, Dialect};
@@ -92,11 +93,26 @@ fn filtered_text(m: &Module, f: &Field) -> bool {
 /// one index serves the filter and the sort together.
 const STATUS_VALUE: [(&str, &str); 2] = [("Lead_Status", "Annual_Revenue"), ("Stage", "Amount")];
 
-/// Creates or extends an org's tables. On PostgreSQL they live in `schema`,
-/// and an advisory lock keeps nodes starting together from racing.
-pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), StoreError> {
-    let d = c.dialect();
-    let prefix = match d {
+/// Creates or extends an org's own tables (recycle bin, tags, attachments,
+/// mass-update jobs, lead conversions) and one table per module. On PostgreSQL
+/// they live in `schema`, and an advisory lock keeps nodes starting together
+/// from racing. Returns the prefix qualifying the org's table names. The
+/// outbox's, links' and bulk jobs' tables are their own modules' to create,
+/// in the same transaction (see `backend`).
+pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<String, StoreError> {
+    let prefix = enter_schema(c, schema)?;
+    org_tables(c, &prefix)?;
+    for m in catalog.modules() {
+        module_table(c, &prefix, schema, m)?;
+        module_indexes(c, &prefix, m)?;
+    }
+    Ok(prefix)
+}
+
+/// Takes the org's migration lock and creates its schema (PostgreSQL); the
+/// prefix of its tables.
+fn enter_schema(c: &mut dyn Conn, schema: &str) -> Result<String, StoreError> {
+    Ok(match c.dialect() {
         Dialect::Sqlite => String::new(),
         Dialect::Postgres => {
             c.exec(
@@ -106,7 +122,11 @@ pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), 
             c.batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
             format!("{schema}.")
         }
-    };
+    })
+}
+
+fn org_tables(c: &mut dyn Conn, prefix: &str) -> Result<(), StoreError> {
+    let d = c.dialect();
     let int = d.int();
     c.batch(&format!(
         "CREATE TABLE IF NOT EXISTS {prefix}deleted_records (
@@ -138,77 +158,87 @@ pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<(), 
     c.batch(&format!(
         "CREATE UNIQUE INDEX IF NOT EXISTS tags_by_name ON {prefix}tags(module, {});",
         d.ci("name")
+    ))
+}
+
+/// A module's table; a field added to the metadata later becomes a new column.
+fn module_table(
+    c: &mut dyn Conn,
+    prefix: &str,
+    schema: &str,
+    m: &Module,
+) -> Result<(), StoreError> {
+    let (d, table) = (c.dialect(), m.table());
+    let int = d.int();
+    let cols = columns(d, m);
+    let defs: Vec<String> = cols.iter().map(|(n, t)| format!("{n} {t}")).collect();
+    c.batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {prefix}{table} (id {int} PRIMARY KEY, {});",
+        defs.join(", ")
     ))?;
-    crate::outbox::migrate(c, &prefix)?;
-    crate::links::migrate(c, &prefix)?;
-    crate::bulk::migrate(c, &prefix)?;
-    for m in catalog.modules() {
-        let table = m.table();
-        let cols = columns(d, m);
-        let defs: Vec<String> = cols.iter().map(|(n, t)| format!("{n} {t}")).collect();
+    let existing = existing_columns(c, schema, &table)?;
+    for (n, t) in &cols {
+        if !existing.iter().any(|e| format!("\"{e}\"") == *n) {
+            c.batch(&format!("ALTER TABLE {prefix}{table} ADD COLUMN {n} {t};"))?;
+        }
+    }
+    Ok(())
+}
+
+/// A module's indexes: by time, unique fields, and what users filter by.
+fn module_indexes(c: &mut dyn Conn, prefix: &str, m: &Module) -> Result<(), StoreError> {
+    let (d, table) = (c.dialect(), m.table());
+    for idx in ["Created_Time", "Modified_Time"] {
         c.batch(&format!(
-            "CREATE TABLE IF NOT EXISTS {prefix}{table} (id {int} PRIMARY KEY, {});",
-            defs.join(", ")
+            "CREATE INDEX IF NOT EXISTS {table}_{idx} ON {prefix}{table}({}, id);",
+            col(idx)
         ))?;
-        // A field added to the metadata later becomes a new column.
-        let existing = existing_columns(c, schema, &table)?;
-        for (n, t) in &cols {
-            if !existing.iter().any(|e| format!("\"{e}\"") == *n) {
-                c.batch(&format!("ALTER TABLE {prefix}{table} ADD COLUMN {n} {t};"))?;
-            }
+    }
+    for f in m.fields.iter().filter(|f| f.unique) {
+        c.batch(&format!(
+            "CREATE UNIQUE INDEX IF NOT EXISTS {table}_u_{n} ON {prefix}{table}({});",
+            d.ci(&col(&f.api_name)),
+            n = f.api_name.to_ascii_lowercase()
+        ))?;
+    }
+    // Where Zoho users filter and sort: searches and COQL compare text
+    // case-insensitively, so those indexes are on the same expression the
+    // query compiler writes (and serve prefix LIKE / starts_with too).
+    for f in m.fields.iter().filter(|f| filtered_text(m, f)) {
+        let expr = match d {
+            Dialect::Sqlite => format!("{} COLLATE NOCASE", col(&f.api_name)),
+            Dialect::Postgres => format!("lower({}) text_pattern_ops", col(&f.api_name)),
+        };
+        c.batch(&format!(
+            "CREATE INDEX IF NOT EXISTS {table}_c_{n} ON {prefix}{table}({expr}, id);",
+            n = f.api_name.to_ascii_lowercase()
+        ))?;
+    }
+    for (status, amount) in STATUS_VALUE {
+        if m.field(status).is_none() || m.field(amount).is_none() {
+            continue;
         }
-        for idx in ["Created_Time", "Modified_Time"] {
-            c.batch(&format!(
-                "CREATE INDEX IF NOT EXISTS {table}_{idx} ON {prefix}{table}({}, id);",
-                col(idx)
-            ))?;
-        }
-        for f in m.fields.iter().filter(|f| f.unique) {
-            c.batch(&format!(
-                "CREATE UNIQUE INDEX IF NOT EXISTS {table}_u_{n} ON {prefix}{table}({});",
-                d.ci(&col(&f.api_name)),
-                n = f.api_name.to_ascii_lowercase()
-            ))?;
-        }
-        // Where Zoho users filter and sort: searches and COQL compare text
-        // case-insensitively, so those indexes are on the same expression the
-        // query compiler writes (and serve prefix LIKE / starts_with too).
-        for f in m.fields.iter().filter(|f| filtered_text(m, f)) {
-            let expr = match d {
-                Dialect::Sqlite => format!("{} COLLATE NOCASE", col(&f.api_name)),
-                Dialect::Postgres => format!("lower({}) text_pattern_ops", col(&f.api_name)),
-            };
-            c.batch(&format!(
-                "CREATE INDEX IF NOT EXISTS {table}_c_{n} ON {prefix}{table}({expr}, id);",
-                n = f.api_name.to_ascii_lowercase()
-            ))?;
-        }
-        for (status, amount) in STATUS_VALUE {
-            if m.field(status).is_none() || m.field(amount).is_none() {
-                continue;
-            }
-            let expr = match d {
-                Dialect::Sqlite => format!("{} COLLATE NOCASE", col(status)),
-                Dialect::Postgres => format!("lower({})", col(status)),
-            };
-            c.batch(&format!(
-                "CREATE INDEX IF NOT EXISTS {table}_r_{n} ON {prefix}{table}({expr}, {});",
-                col(amount),
-                n = status.to_ascii_lowercase()
-            ))?;
-        }
-        for f in m
-            .fields
-            .iter()
-            // Owner, not Created_By/Modified_By: nobody filters by those at scale.
-            .filter(|f| f.is_lookup() || f.api_name == "Owner")
-        {
-            c.batch(&format!(
-                "CREATE INDEX IF NOT EXISTS {table}_i_{n} ON {prefix}{table}({});",
-                col(&f.api_name),
-                n = f.api_name.to_ascii_lowercase()
-            ))?;
-        }
+        let expr = match d {
+            Dialect::Sqlite => format!("{} COLLATE NOCASE", col(status)),
+            Dialect::Postgres => format!("lower({})", col(status)),
+        };
+        c.batch(&format!(
+            "CREATE INDEX IF NOT EXISTS {table}_r_{n} ON {prefix}{table}({expr}, {});",
+            col(amount),
+            n = status.to_ascii_lowercase()
+        ))?;
+    }
+    for f in m
+        .fields
+        .iter()
+        // Owner, not Created_By/Modified_By: nobody filters by those at scale.
+        .filter(|f| f.is_lookup() || f.api_name == "Owner")
+    {
+        c.batch(&format!(
+            "CREATE INDEX IF NOT EXISTS {table}_i_{n} ON {prefix}{table}({});",
+            col(&f.api_name),
+            n = f.api_name.to_ascii_lowercase()
+        ))?;
     }
     Ok(())
 }

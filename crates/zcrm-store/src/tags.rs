@@ -4,8 +4,9 @@
 //! inside the same transaction.
 
 use crate::db::{int, opt_text, text, Conn};
+use crate::org::{OrgStore, WriteCtx};
 use crate::outbox::{self, Change, Op};
-use crate::records::{table, OrgStore, WriteCtx};
+use crate::rows::table;
 use crate::schema::col;
 use crate::Refusal;
 use crate::StoreError;

@@ -21,7 +21,8 @@ pub type Graph = BTreeMap<(String, String), Vec<String>>;
 /// Builds the graph from `crate::x`, `super::…` and (in the root) `x::` paths.
 /// A name the root re-exports (`pub use refusal::Refusal`) or an exported macro
 /// counts as a use of the module defining it; any other name the root defines
-/// counts as a use of the root, whose own paths count as its uses.
+/// counts as a use of the root, whose own paths count as its uses. Unit-test
+/// modules (`#[cfg(test)]`) are left out: a test may assemble the whole crate.
 pub fn build(files: &[File]) -> Graph {
     let root = files
         .iter()
@@ -52,8 +53,19 @@ pub fn build(files: &[File]) -> Graph {
             }
         }
     }
+    let tests: Vec<Vec<String>> = files
+        .iter()
+        .flat_map(|f| {
+            scan::test_modules(&f.toks)
+                .into_iter()
+                .map(|m| [f.module.clone(), vec![m]].concat())
+        })
+        .collect();
     let mut graph = Graph::new();
-    for f in files {
+    for f in files
+        .iter()
+        .filter(|f| !tests.iter().any(|t| f.module.starts_with(t)))
+    {
         let from = f
             .module
             .first()

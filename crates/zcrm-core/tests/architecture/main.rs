@@ -1,7 +1,8 @@
 //! The workspace's shape, checked on every `cargo test --workspace` (issue 13):
 //! no source file over 600 lines, no function body over 100 lines (data tables
-//! excepted), and no cycle between the top-level modules of a crate. Files and
-//! tests of every crate are read from the workspace's `crates/*/{src,tests,examples}`.
+//! excepted), and no cycle between the top-level modules of a crate (unit-test
+//! modules aside). Files and tests of every crate are read from the
+//! workspace's `crates/*/{src,tests,examples}`.
 //!
 //! What breaks a rule today is listed below with its size. The lists can only
 //! shrink: a listed item may not grow past its recorded size, and one that is
@@ -28,9 +29,6 @@ const LONG_FILES: &[(&str, usize)] = &[
     // Being split now.
     ("crates/zcrm-cli/src/main.rs", 678),
     ("crates/zcrm-core/src/query/coql/mod.rs", 608),
-    ("crates/zcrm-store/src/bulk.rs", 689),
-    ("crates/zcrm-store/src/control.rs", 906),
-    ("crates/zcrm-store/src/records.rs", 1176),
 ];
 
 /// Functions whose body is over 100 lines today: file, name, body lines.
@@ -66,11 +64,8 @@ const LONG_FNS: &[(&str, &str, usize)] = &[
     ("crates/zcrm-core/src/query/criteria.rs", "condition", 103),
     ("crates/zcrm-core/src/query/json_criteria.rs", "node", 171),
     ("crates/zcrm-core/src/value.rs", "check", 135),
-    ("crates/zcrm-store/src/bulk.rs", "bulk_write_batch", 106),
-    ("crates/zcrm-store/src/convert.rs", "convert", 244),
     ("crates/zcrm-store/src/mass_update.rs", "step", 112),
     ("crates/zcrm-store/src/query.rs", "filter", 127),
-    ("crates/zcrm-store/src/schema.rs", "migrate", 118),
     ("crates/zcrm-store/src/seed.rs", "seed", 159),
 ];
 
@@ -86,9 +81,6 @@ const DATA_TABLES: &[(&str, &str, &str)] = &[];
 /// `(crate root)` stands for items defined in `lib.rs`/`main.rs` themselves.
 #[rustfmt::skip]
 const CYCLES: &[(&str, &[&str])] = &[
-    // Being broken now.
-    ("zcrm-store", &["(crate root)", "bulk", "control", "db", "limits", "links", "outbox",
-                     "pg", "query", "records", "schema", "session", "sqlite"]),
 ];
 
 fn workspace() -> PathBuf {
@@ -301,6 +293,10 @@ fn the_scanner_sees_through_strings_and_resolves_super() {
         }
         mod tests { use super::*; use super::super::db::Conn; }
         use crate::{records::Row, outbox};
+        #[cfg(test)]
+        mod more_tests { use crate::backend::Backend; }
+        #[cfg(test)]
+        pub(crate) mod unit;
     "##;
     let toks = scan::lex(src);
     let fns: Vec<(String, usize)> = scan::functions(&toks)
@@ -313,4 +309,5 @@ fn the_scanner_sees_through_strings_and_resolves_super() {
         .map(|r| r.name)
         .collect();
     assert_eq!(refs, ["outbox", "outbox", "records", "outbox"]);
+    assert_eq!(scan::test_modules(&toks), ["unit"]);
 }

@@ -201,33 +201,59 @@ pub struct Reference {
     pub line: usize,
 }
 
+/// Whether the `mod` at `i` is compiled for tests only (`#[cfg(test)]`).
+pub fn test_only(toks: &[Token], i: usize) -> bool {
+    let mut j = i;
+    if j >= 4 && toks[j - 1].is(")") && toks[j - 4].is("pub") {
+        j -= 4;
+    } else if j >= 1 && toks[j - 1].is("pub") {
+        j -= 1;
+    }
+    let cfg_test = ["#", "[", "cfg", "(", "test", ")", "]"];
+    j >= 7 && toks[j - 7..j].iter().zip(cfg_test).all(|(t, w)| t.is(w))
+}
+
+/// The `#[cfg(test)] mod x;` a file declares: unit tests in files of their own.
+pub fn test_modules(toks: &[Token]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        let declared = toks.get(i + 2).is_some_and(|s| s.is(";"));
+        if t.is("mod") && declared && test_only(toks, i) {
+            out.push(toks[i + 1].text.clone());
+        }
+    }
+    out
+}
+
 /// The crate paths used in a file whose module path is `module` (`[]` for the
 /// crate root, `["outbox", "claim"]` for `src/outbox/claim.rs`). Inline `mod x
-/// { … }` blocks deepen the path, so `super::` in a `mod tests` resolves right.
+/// { … }` blocks deepen the path, so `super::` in a `mod tests` resolves right;
+/// what an inline `#[cfg(test)]` module uses is left out.
 pub fn references(toks: &[Token], module: &[String]) -> Vec<Reference> {
     let mut out = Vec::new();
-    let mut inline: Vec<(String, usize)> = Vec::new();
+    let mut inline: Vec<(String, usize, bool)> = Vec::new();
     let mut depth = 0;
     for (i, t) in toks.iter().enumerate() {
         match t.text.as_str() {
             "{" => depth += 1,
             "}" => {
                 depth -= 1;
-                if inline.last().is_some_and(|(_, d)| *d == depth) {
+                if inline.last().is_some_and(|(_, d, _)| *d == depth) {
                     inline.pop();
                 }
             }
             "mod" if toks.get(i + 2).is_some_and(|n| n.is("{")) => {
-                inline.push((toks[i + 1].text.clone(), depth));
+                inline.push((toks[i + 1].text.clone(), depth, test_only(toks, i)));
             }
             _ => {}
         }
         let after_path = i > 0 && toks[i - 1].is("::");
-        if after_path || !(t.is("crate") || t.is("super")) {
+        let in_test = inline.iter().any(|(_, _, test)| *test);
+        if after_path || in_test || !(t.is("crate") || t.is("super")) {
             continue;
         }
         let mut path: Vec<String> = module.to_vec();
-        path.extend(inline.iter().map(|(n, _)| n.clone()));
+        path.extend(inline.iter().map(|(n, _, _)| n.clone()));
         let is_sep = |k: usize| toks.get(k).is_some_and(|s| s.is("::"));
         let mut j = i;
         if t.is("crate") {

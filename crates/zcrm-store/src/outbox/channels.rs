@@ -2,7 +2,7 @@
 //! `/crm/v8/actions/watch` enables, lists, replaces and disables them.
 
 use crate::db::{int, opt_int, opt_text, text};
-use crate::records::OrgStore;
+use crate::org::OrgStore;
 use crate::StoreError;
 use serde_json::Value;
 use zcrm_core::value::SqlValue;

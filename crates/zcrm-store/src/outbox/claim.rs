@@ -4,7 +4,7 @@
 
 use super::enqueue::Values;
 use crate::db::{int, opt_text, text, Dialect};
-use crate::records::OrgStore;
+use crate::org::OrgStore;
 use crate::StoreError;
 use serde_json::Value;
 use zcrm_core::value::SqlValue;

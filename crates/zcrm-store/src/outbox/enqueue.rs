@@ -3,7 +3,7 @@
 //! ask for them.
 
 use crate::db::{opt_int, opt_text, text, Conn};
-use crate::records::{read_row, select_list, table, Cell};
+use crate::rows::{read_row, select_list, table, Cell};
 use crate::StoreError;
 use serde_json::{json, Value};
 use zcrm_core::meta::{Catalog, Module};

@@ -2,7 +2,7 @@
 //! `zcrm admin deliveries`), and pruning finished events out of it.
 
 use crate::db::{int, opt_int, opt_text, text};
-use crate::records::OrgStore;
+use crate::org::OrgStore;
 use crate::StoreError;
 use zcrm_core::value::SqlValue;
 

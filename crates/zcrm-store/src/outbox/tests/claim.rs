@@ -1,8 +1,8 @@
 //! Claiming due events under a lease and recording attempts.
 
 use super::{backends, queue, watch_leads, T0};
+use crate::org::OrgStore;
 use crate::outbox::{Finished, LEASE_MS};
-use crate::records::OrgStore;
 use std::collections::HashSet;
 
 async fn claim(store: &OrgStore, now: i64, limit: i64, node: i64) -> Vec<i64> {

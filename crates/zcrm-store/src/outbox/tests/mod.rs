@@ -5,7 +5,7 @@
 mod claim;
 
 use super::{enqueue, Change, Channel, Op};
-use crate::records::OrgStore;
+use crate::org::OrgStore;
 use crate::Backend;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};

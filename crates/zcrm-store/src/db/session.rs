@@ -11,7 +11,6 @@
 //! transaction aborted for the work after it.
 
 use crate::db::{Conn, Db};
-use crate::records::OrgStore;
 use crate::StoreError;
 use std::future::Future;
 use std::sync::mpsc;
@@ -146,12 +145,5 @@ impl Session {
             Ok(Err(e)) => Err(e),
             Err(e) => Err(StoreError::Other(format!("session task failed: {e}"))),
         }
-    }
-}
-
-impl OrgStore {
-    /// Opens a transaction on the org's database (see the module comment).
-    pub fn session(&self) -> Session {
-        Session::begin(self.db.clone())
     }
 }

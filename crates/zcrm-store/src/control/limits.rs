@@ -8,8 +8,8 @@
 //! allowance. The node spends the block in memory and gives back what it did
 //! not spend (`refund`) when the block expires.
 
+use super::Control;
 use crate::args;
-use crate::control::Control;
 use crate::db::{Conn, ConnExt, Dialect};
 use crate::StoreError;
 

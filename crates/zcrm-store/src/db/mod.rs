@@ -2,10 +2,18 @@
 //! [`Conn`]; SQL text uses numbered placeholders (`?1`, `?2` …), which SQLite
 //! takes as they are and the PostgreSQL adapter turns into `$1`, `$2` ….
 //! What differs between the dialects beyond that is in [`Dialect`].
+//!
+//! The lowest layer of the store: `sqlite` and `pg` are the two backends
+//! behind [`Db`], `session` one transaction held across calls. Nothing here
+//! knows about orgs, records or tables.
 
-use crate::pg::PgDb;
-use crate::sqlite::SqliteDb;
+pub mod pg;
+pub mod session;
+pub mod sqlite;
+
 use crate::StoreError;
+use pg::PgDb;
+use sqlite::SqliteDb;
 use zcrm_core::value::SqlValue;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,14 +76,14 @@ impl Db {
     }
 
     /// Runs `f` in a write transaction; resolves once committed. An `Err` from
-    /// `f` rolls back only `f`'s own changes. Inside a [`crate::session::Session`]
+    /// `f` rolls back only `f`'s own changes. Inside a [`session::Session`]
     /// on this database it runs in the session's transaction instead.
     pub async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&mut dyn Conn) -> Result<R, StoreError> + Send + 'static,
     {
-        if let Some(tx) = crate::session::current(self) {
+        if let Some(tx) = session::current(self) {
             return tx.run(f).await;
         }
         match self {
@@ -92,7 +100,7 @@ impl Db {
         F: FnOnce(&mut dyn Conn) -> Result<R, StoreError> + Send + 'static,
     {
         // Inside a session a read must see the session's own uncommitted writes.
-        if let Some(tx) = crate::session::current(self) {
+        if let Some(tx) = session::current(self) {
             return tx.run(f).await;
         }
         match self {

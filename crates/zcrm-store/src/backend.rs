@@ -1,0 +1,92 @@
+//! Where the data lives, and opening the stores on it: the control data, and
+//! an org's store with the tables of every area created or extended (the
+//! top of the store: it knows each area's tables).
+
+use crate::db::{pg, sqlite, Db};
+use crate::org::OrgStore;
+use crate::{bulk, control, links, outbox, schema, StoreError};
+use std::sync::Arc;
+use zcrm_core::meta::Catalog;
+
+/// Where zcrm keeps its data: SQLite files under a data dir (the default), or
+/// one PostgreSQL database shared by every node.
+pub enum Backend {
+    Sqlite { dir: std::path::PathBuf },
+    Postgres(Arc<Db>),
+}
+
+impl Backend {
+    pub fn connect(
+        data_dir: &std::path::Path,
+        database_url: Option<&str>,
+        pool_size: usize,
+    ) -> Result<Backend, StoreError> {
+        match database_url.filter(|u| !u.is_empty()) {
+            None => {
+                std::fs::create_dir_all(data_dir.join("orgs")).map_err(|e| {
+                    StoreError::Other(format!("creating {}: {e}", data_dir.display()))
+                })?;
+                Ok(Backend::Sqlite {
+                    dir: data_dir.to_path_buf(),
+                })
+            }
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let db = pg::PgDb::connect(url, pool_size)?;
+                Ok(Backend::Postgres(Arc::new(Db::Postgres(db))))
+            }
+            Some(other) => Err(StoreError::Other(format!(
+                "unsupported database URL {other:?}: use postgres://… or leave it unset for SQLite"
+            ))),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Backend::Postgres(_))
+    }
+
+    pub async fn control(&self) -> Result<control::Control, StoreError> {
+        let db = match self {
+            Backend::Sqlite { dir } => Arc::new(Db::Sqlite(sqlite::SqliteDb::open(
+                &dir.join("control.db"),
+                |_| Ok(()),
+            )?)),
+            Backend::Postgres(db) => db.clone(),
+        };
+        control::Control::open(db).await
+    }
+
+    pub async fn org_store(
+        &self,
+        org_id: i64,
+        catalog: Arc<Catalog>,
+    ) -> Result<OrgStore, StoreError> {
+        let db = match self {
+            Backend::Sqlite { dir } => Arc::new(Db::Sqlite(sqlite::SqliteDb::open(
+                &dir.join("orgs").join(format!("{org_id}.db")),
+                |_| Ok(()),
+            )?)),
+            Backend::Postgres(db) => db.clone(),
+        };
+        OrgStore::open(db, org_id, catalog).await
+    }
+}
+
+impl OrgStore {
+    /// Opens an org's store on `db`, creating or extending its tables: the
+    /// records' (`schema`), then the outbox's, the links' and bulk jobs'.
+    pub async fn open(
+        db: Arc<Db>,
+        org_id: i64,
+        catalog: Arc<Catalog>,
+    ) -> Result<OrgStore, StoreError> {
+        let (cat, schema_name) = (catalog.clone(), format!("org_{org_id}"));
+        db.write(move |c| {
+            let prefix = schema::migrate(c, &cat, &schema_name)?;
+            outbox::migrate(c, &prefix)?;
+            links::migrate(c, &prefix)?;
+            bulk::migrate(c, &prefix)
+        })
+        .await?;
+        Ok(OrgStore::new(db, org_id, catalog))
+    }
+}

@@ -1,0 +1,36 @@
+//! The store's own failures: the database's, or a refusal that rolls a whole
+//! transaction back. Refusals of single items are [`crate::Refusal`]s.
+
+use crate::Refusal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique index refused a row (a concurrent writer won the race).
+    #[error("unique constraint violated")]
+    Unique,
+    #[error("sqlite: {0}")]
+    Sqlite(rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("database closed")]
+    Closed,
+    /// A refusal that must roll the whole transaction back.
+    #[error("refused: {0:?}")]
+    Refused(Box<Refusal>),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                StoreError::Unique
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
