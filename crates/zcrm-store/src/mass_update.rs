@@ -4,7 +4,7 @@
 //! committed together with the job's progress, so a restart resumes after the
 //! last committed chunk and never counts a record twice.
 
-use crate::db::{int, opt_text, text};
+use crate::db::{int, opt_text, text, Conn, Dialect};
 use crate::org::{OrgStore, WriteCtx};
 use crate::outbox::{self, Change, Op};
 use crate::records::{update_one, WriteRow};
@@ -14,7 +14,7 @@ use crate::Refusal;
 use crate::StoreError;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use zcrm_core::meta::Catalog;
+use zcrm_core::meta::{Catalog, Module};
 use zcrm_core::value::{Checked, SqlValue};
 
 /// How long a claim holds without being renewed.
@@ -42,9 +42,9 @@ pub struct MassSpec {
 /// id cursor: owner and criteria; placeholders numbered from `?{base}`.
 fn selection(
     prefix: &str,
-    d: crate::db::Dialect,
+    d: Dialect,
     catalog: &Catalog,
-    m: &Arc<zcrm_core::meta::Module>,
+    m: &Arc<Module>,
     spec: &MassSpec,
     base: usize,
 ) -> Result<(String, String, Vec<SqlValue>), StoreError> {
@@ -177,24 +177,62 @@ impl OrgStore {
 }
 
 fn step(
-    c: &mut dyn crate::db::Conn,
+    c: &mut dyn Conn,
     prefix: &str,
     catalog: &Arc<Catalog>,
     job: i64,
     node: i64,
     ctx: &WriteCtx,
 ) -> Result<Step, StoreError> {
-    // Claim: free, expired, or already ours.
+    if !claim(c, prefix, job, node, ctx.now)? {
+        return Ok(Step::Done);
+    }
+    let (module, spec, cursor) = load(c, prefix, job)?;
+    let m = catalog
+        .module(&module)
+        .ok_or_else(|| StoreError::Other(format!("no module {module}")))?;
+    // Changes are made in the name of whoever scheduled the job.
+    let ctx = &WriteCtx {
+        user: spec.user,
+        ..ctx.clone()
+    };
+    let ids = next_ids(c, prefix, catalog, m, &spec, cursor)?;
+    if ids.is_empty() {
+        c.exec(&format!("UPDATE {prefix}mass_update_jobs SET status = 'COMPLETED', lease_until = 0 WHERE id = ?1"), &[job.into()])?;
+        return Ok(Step::Done);
+    }
+    let counts = apply(c, prefix, catalog, m, &spec, &ids, ctx)?;
+    let last = *ids.last().unwrap_or(&cursor);
+    c.exec(
+        &format!(
+            "UPDATE {prefix}mass_update_jobs SET updated = updated + ?1, not_updated = not_updated + ?2,
+             failed = failed + ?3, cursor_id = ?4 WHERE id = ?5"
+        ),
+        &[counts.updated.into(), counts.not_updated.into(), counts.failed.into(), last.into(), job.into()],
+    )?;
+    Ok(Step::More)
+}
+
+/// Claims the job for `node`: free, its lease run out, or already ours.
+fn claim(
+    c: &mut dyn Conn,
+    prefix: &str,
+    job: i64,
+    node: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
     let claimed = c.exec(
         &format!(
             "UPDATE {prefix}mass_update_jobs SET status = 'RUNNING', lease_node = ?1, lease_until = ?2
              WHERE id = ?3 AND status IN ('SCHEDULED', 'RUNNING') AND (lease_until < ?4 OR lease_node = ?1)"
         ),
-        &[node.into(), (ctx.now + LEASE_MS).into(), job.into(), ctx.now.into()],
+        &[node.into(), (now + LEASE_MS).into(), job.into(), now.into()],
     )?;
-    if claimed == 0 {
-        return Ok(Step::Done);
-    }
+    Ok(claimed > 0)
+}
+
+/// The job's module, spec and cursor (the last id done).
+fn load(c: &mut dyn Conn, prefix: &str, job: i64) -> Result<(String, MassSpec, i64), StoreError> {
     let r = c
         .row(
             &format!("SELECT module, spec, cursor_id FROM {prefix}mass_update_jobs WHERE id = ?1"),
@@ -208,40 +246,52 @@ fn step(
     );
     let spec: MassSpec =
         serde_json::from_str(&spec).map_err(|e| StoreError::Other(format!("job {job}: {e}")))?;
-    let m = catalog
-        .module(&module)
-        .ok_or_else(|| StoreError::Other(format!("no module {module}")))?;
-    let t = table(prefix, m);
-    // Changes are made in the name of whoever scheduled the job.
-    let ctx = &WriteCtx {
-        user: spec.user,
-        ..ctx.clone()
-    };
-    // The next ids after the cursor, in id order: the cursor is what makes resuming exact.
-    let ids: Vec<i64> = match &spec.ids {
-        Some(list) => {
-            let mut l: Vec<i64> = list.iter().copied().filter(|i| *i > cursor).collect();
-            l.sort_unstable();
-            l.dedup();
-            l.truncate(CHUNK as usize);
-            l
-        }
-        None => {
-            let (joins, w, mut args) = selection(prefix, c.dialect(), catalog, m, &spec, 3)?;
-            let sql =
-                format!("SELECT t.id FROM {t} t {joins} WHERE t.id > ?1{w} ORDER BY t.id LIMIT ?2");
-            args.splice(0..0, [SqlValue::Int(cursor), SqlValue::Int(CHUNK)]);
-            c.rows(&sql, &args)?
-                .iter()
-                .map(|r| int(&r[0]))
-                .collect::<Result<_, _>>()?
-        }
-    };
-    if ids.is_empty() {
-        c.exec(&format!("UPDATE {prefix}mass_update_jobs SET status = 'COMPLETED', lease_until = 0 WHERE id = ?1"), &[job.into()])?;
-        return Ok(Step::Done);
+    Ok((module, spec, cursor))
+}
+
+/// The next ids after the cursor, in id order: the cursor is what makes resuming exact.
+fn next_ids(
+    c: &mut dyn Conn,
+    prefix: &str,
+    catalog: &Catalog,
+    m: &Arc<Module>,
+    spec: &MassSpec,
+    cursor: i64,
+) -> Result<Vec<i64>, StoreError> {
+    if let Some(list) = &spec.ids {
+        let mut l: Vec<i64> = list.iter().copied().filter(|i| *i > cursor).collect();
+        l.sort_unstable();
+        l.dedup();
+        l.truncate(CHUNK as usize);
+        return Ok(l);
     }
-    let (mut updated, mut not_updated, mut failed) = (0i64, 0i64, 0i64);
+    let t = table(prefix, m);
+    let (joins, w, mut args) = selection(prefix, c.dialect(), catalog, m, spec, 3)?;
+    let sql = format!("SELECT t.id FROM {t} t {joins} WHERE t.id > ?1{w} ORDER BY t.id LIMIT ?2");
+    args.splice(0..0, [SqlValue::Int(cursor), SqlValue::Int(CHUNK)]);
+    c.rows(&sql, &args)?.iter().map(|r| int(&r[0])).collect()
+}
+
+/// What a chunk did to its records.
+#[derive(Default)]
+struct Counts {
+    updated: i64,
+    not_updated: i64,
+    failed: i64,
+}
+
+/// Updates the chunk's records with the job's values and queues their
+/// notifications as one change batch.
+fn apply(
+    c: &mut dyn Conn,
+    prefix: &str,
+    catalog: &Catalog,
+    m: &Module,
+    spec: &MassSpec,
+    ids: &[i64],
+    ctx: &WriteCtx,
+) -> Result<Counts, StoreError> {
+    let mut counts = Counts::default();
     let field_names: Vec<String> = spec
         .values
         .iter()
@@ -261,7 +311,7 @@ fn step(
             )
         })
         .collect();
-    for id in &ids {
+    for id in ids {
         let row = WriteRow {
             values: values.clone(),
             json_path: "$.data[0]".into(),
@@ -272,26 +322,18 @@ fn step(
         // record refuses (a unique clash, a vanished lookup) is "failed".
         match update_one(c, prefix, catalog, m, &row, ctx, *id)? {
             Ok(_) => {
-                updated += 1;
+                counts.updated += 1;
                 changes.push(Change {
                     op: Op::Update,
                     id: *id,
                     fields: field_names.clone(),
                 });
             }
-            Err(Refusal::NoRecord { .. }) => not_updated += 1,
-            Err(_) => failed += 1,
+            Err(Refusal::NoRecord { .. }) => counts.not_updated += 1,
+            Err(_) => counts.failed += 1,
         }
     }
     // Each chunk notifies as one change batch, in its own transaction.
     outbox::enqueue(c, prefix, catalog, &m.api_name, &changes, ctx.now, false)?;
-    let last = *ids.last().unwrap_or(&cursor);
-    c.exec(
-        &format!(
-            "UPDATE {prefix}mass_update_jobs SET updated = updated + ?1, not_updated = not_updated + ?2,
-             failed = failed + ?3, cursor_id = ?4 WHERE id = ?5"
-        ),
-        &[updated.into(), not_updated.into(), failed.into(), last.into(), job.into()],
-    )?;
-    Ok(Step::More)
+    Ok(counts)
 }

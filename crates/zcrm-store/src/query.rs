@@ -126,101 +126,19 @@ impl<'a> Compiler<'a> {
     /// A WHERE condition.
     pub fn filter(&mut self, f: &Filter) -> String {
         match f {
-            Filter::And(v) | Filter::Or(v) => {
-                let glue = if matches!(f, Filter::And(_)) {
-                    " AND "
-                } else {
-                    " OR "
-                };
-                if v.is_empty() {
-                    // An empty `or` (an email search on a module without email
-                    // fields) matches nothing; an empty `and` everything.
-                    return if glue == " OR " { "1=0" } else { "1=1" }.into();
-                }
-                let parts: Vec<String> = v.iter().map(|x| self.filter(x)).collect();
-                format!("({})", parts.join(glue))
-            }
-            Filter::Cmp { col: c, op, value } => {
-                let e = self.column(c);
-                let kind = c.kind();
-                let e = if kind == Kind::Boolean {
-                    format!("COALESCE({e}, 0)")
-                } else {
-                    e
-                };
-                let p = self.bind(value.clone());
-                let (l, r) = if kind == Kind::Text {
-                    (self.ci(&e), self.ci(&p))
-                } else {
-                    (e.clone(), p)
-                };
-                let sym = match op {
-                    CmpOp::Eq => "=",
-                    CmpOp::Ne => "<>",
-                    CmpOp::Lt => "<",
-                    CmpOp::Le => "<=",
-                    CmpOp::Gt => ">",
-                    CmpOp::Ge => ">=",
-                };
-                if *op == CmpOp::Ne && kind != Kind::Boolean {
-                    // Zoho's "is not" also matches records where the field is empty.
-                    format!("({e} IS NULL OR {l} {sym} {r})")
-                } else {
-                    format!("{l} {sym} {r}")
-                }
-            }
+            Filter::And(v) => self.group(v, " AND "),
+            Filter::Or(v) => self.group(v, " OR "),
+            Filter::Cmp { col: c, op, value } => self.cmp(c, *op, value),
             Filter::Like {
                 col: c,
                 pattern,
                 negated,
-            } => {
-                let e = self.column(c);
-                let text = match pattern {
-                    Pattern::StartsWith(s) => format!("{}%", like_escape(s)),
-                    Pattern::EndsWith(s) => format!("%{}", like_escape(s)),
-                    Pattern::Contains(s) => format!("%{}%", like_escape(s)),
-                };
-                let p = self.bind(SqlValue::Text(text));
-                // SQLite's LIKE ignores ASCII case already; on PostgreSQL both
-                // sides are lowered so the `lower(col) text_pattern_ops` index serves it.
-                let (l, r) = match self.d {
-                    Dialect::Sqlite => (e.clone(), p),
-                    Dialect::Postgres => (format!("lower({e})"), format!("lower({p})")),
-                };
-                if *negated {
-                    format!("({e} IS NULL OR {l} NOT LIKE {r} ESCAPE '\\')")
-                } else {
-                    format!("{l} LIKE {r} ESCAPE '\\'")
-                }
-            }
+            } => self.like(c, pattern, *negated),
             Filter::In {
                 col: c,
                 values,
                 negated,
-            } => {
-                let e = self.column(c);
-                let text = c.kind() == Kind::Text;
-                let marks: Vec<String> = values
-                    .iter()
-                    .map(|v| {
-                        let p = self.bind(v.clone());
-                        if text {
-                            self.ci(&p)
-                        } else {
-                            p
-                        }
-                    })
-                    .collect();
-                let l = if text { self.ci(&e) } else { e.clone() };
-                if values.is_empty() {
-                    return if *negated { "1=1" } else { "1=0" }.into();
-                }
-                if *negated {
-                    format!("({e} IS NULL OR {l} NOT IN ({}))", marks.join(","))
-                } else {
-                    format!("{l} IN ({})", marks.join(","))
-                }
-            }
+            } => self.in_list(c, values, *negated),
             Filter::Between {
                 col: c,
                 low,
@@ -249,6 +167,92 @@ impl<'a> Compiler<'a> {
                     empty
                 }
             }
+        }
+    }
+
+    fn group(&mut self, v: &[Filter], glue: &str) -> String {
+        if v.is_empty() {
+            // An empty `or` (an email search on a module without email
+            // fields) matches nothing; an empty `and` everything.
+            return if glue == " OR " { "1=0" } else { "1=1" }.into();
+        }
+        let parts: Vec<String> = v.iter().map(|x| self.filter(x)).collect();
+        format!("({})", parts.join(glue))
+    }
+
+    fn cmp(&mut self, c: &Column, op: CmpOp, value: &SqlValue) -> String {
+        let e = self.column(c);
+        let kind = c.kind();
+        let e = if kind == Kind::Boolean {
+            format!("COALESCE({e}, 0)")
+        } else {
+            e
+        };
+        let p = self.bind(value.clone());
+        let (l, r) = if kind == Kind::Text {
+            (self.ci(&e), self.ci(&p))
+        } else {
+            (e.clone(), p)
+        };
+        let sym = match op {
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "<>",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        };
+        if op == CmpOp::Ne && kind != Kind::Boolean {
+            // Zoho's "is not" also matches records where the field is empty.
+            format!("({e} IS NULL OR {l} {sym} {r})")
+        } else {
+            format!("{l} {sym} {r}")
+        }
+    }
+
+    fn like(&mut self, c: &Column, pattern: &Pattern, negated: bool) -> String {
+        let e = self.column(c);
+        let text = match pattern {
+            Pattern::StartsWith(s) => format!("{}%", like_escape(s)),
+            Pattern::EndsWith(s) => format!("%{}", like_escape(s)),
+            Pattern::Contains(s) => format!("%{}%", like_escape(s)),
+        };
+        let p = self.bind(SqlValue::Text(text));
+        // SQLite's LIKE ignores ASCII case already; on PostgreSQL both
+        // sides are lowered so the `lower(col) text_pattern_ops` index serves it.
+        let (l, r) = match self.d {
+            Dialect::Sqlite => (e.clone(), p),
+            Dialect::Postgres => (format!("lower({e})"), format!("lower({p})")),
+        };
+        if negated {
+            format!("({e} IS NULL OR {l} NOT LIKE {r} ESCAPE '\\')")
+        } else {
+            format!("{l} LIKE {r} ESCAPE '\\'")
+        }
+    }
+
+    fn in_list(&mut self, c: &Column, values: &[SqlValue], negated: bool) -> String {
+        let e = self.column(c);
+        let text = c.kind() == Kind::Text;
+        let marks: Vec<String> = values
+            .iter()
+            .map(|v| {
+                let p = self.bind(v.clone());
+                if text {
+                    self.ci(&p)
+                } else {
+                    p
+                }
+            })
+            .collect();
+        let l = if text { self.ci(&e) } else { e.clone() };
+        if values.is_empty() {
+            return if negated { "1=1" } else { "1=0" }.into();
+        }
+        if negated {
+            format!("({e} IS NULL OR {l} NOT IN ({}))", marks.join(","))
+        } else {
+            format!("{l} IN ({})", marks.join(","))
         }
     }
 

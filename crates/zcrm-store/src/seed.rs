@@ -3,7 +3,8 @@
 //! creation times. Written straight into the store in large transactions, for
 //! benchmarks and for sandboxes that want a populated CRM.
 
-use crate::records::{insert_many, OrgStore};
+use crate::org::OrgStore;
+use crate::records::insert_many;
 use crate::schema::col;
 use crate::StoreError;
 use rand::rngs::StdRng;
@@ -65,6 +66,151 @@ fn skewed<'a>(rng: &mut StdRng, values: &'a [String]) -> &'a str {
     values.get(i.min(n - 1)).map(String::as_str).unwrap_or("")
 }
 
+const TWO_YEARS_MS: i64 = 2 * 365 * 86_400_000;
+
+/// Columns every sample record sets after its own.
+const SYSTEM: [&str; 5] = [
+    "Owner",
+    "Created_By",
+    "Modified_By",
+    "Created_Time",
+    "Modified_Time",
+];
+
+const ACCOUNT: [&str; 5] = [
+    "Account_Name",
+    "Industry",
+    "Annual_Revenue",
+    "Employees",
+    "Billing_City",
+];
+
+const CONTACT: [&str; 6] = [
+    "First_Name",
+    "Last_Name",
+    "Full_Name",
+    "Email",
+    "Account_Name",
+    "Mailing_City",
+];
+
+const LEAD: [&str; 11] = [
+    "First_Name",
+    "Last_Name",
+    "Full_Name",
+    "Email",
+    "Company",
+    "Lead_Status",
+    "Lead_Source",
+    "Industry",
+    "Annual_Revenue",
+    "No_of_Employees",
+    "City",
+];
+
+/// A module's columns for sample rows: its own, then [`SYSTEM`]'s.
+fn names(own: &[&str]) -> Vec<String> {
+    own.iter().chain(SYSTEM.iter()).map(|n| col(n)).collect()
+}
+
+/// Makes sample rows, one random source for all (the same seed gives the
+/// same org).
+struct Sampler<'a> {
+    rng: StdRng,
+    spec: &'a SeedSpec,
+    ids: &'a IdGen,
+    industries: Vec<String>,
+    statuses: Vec<String>,
+    sources: Vec<String>,
+}
+
+impl Sampler<'_> {
+    /// A new id and a creation time in the last two years.
+    fn start(&mut self) -> (i64, i64) {
+        let id = self.ids.next(self.spec.now);
+        (id, self.spec.now - self.rng.random_range(0..TWO_YEARS_MS))
+    }
+
+    fn system(&self, t: i64) -> [SqlValue; 5] {
+        let owner = self.spec.owner;
+        [owner.into(), owner.into(), owner.into(), t.into(), t.into()]
+    }
+
+    fn person(&mut self) -> (&'static str, &'static str) {
+        (
+            FIRST[self.rng.random_range(0..FIRST.len())],
+            LAST[self.rng.random_range(0..LAST.len())],
+        )
+    }
+
+    fn account(&mut self, i: usize) -> (i64, Vec<SqlValue>) {
+        let (id, t) = self.start();
+        let rng = &mut self.rng;
+        let mut v: Vec<SqlValue> = vec![
+            format!(
+                "{} {} Corp {i}",
+                LAST[i % LAST.len()],
+                CITIES[i % CITIES.len()]
+            )
+            .into(),
+            skewed(rng, &self.industries).into(),
+            ((rng.random_range(0..10_000_000i64)) as f64).into(),
+            rng.random_range(1..5_000i64).into(),
+            CITIES[rng.random_range(0..CITIES.len())].into(),
+        ];
+        v.extend(self.system(t));
+        (id, v)
+    }
+
+    /// A contact at a random one of `accounts`.
+    fn contact(&mut self, i: usize, accounts: &[i64]) -> (i64, Vec<SqlValue>) {
+        let id = self.ids.next(self.spec.now);
+        let (f, l) = self.person();
+        let t = self.spec.now - self.rng.random_range(0..TWO_YEARS_MS);
+        let rng = &mut self.rng;
+        let account = accounts
+            .get(rng.random_range(0..accounts.len().max(1)))
+            .copied();
+        let mut v: Vec<SqlValue> = vec![
+            f.into(),
+            l.into(),
+            format!("{f} {l}").into(),
+            format!("{}.{}{i}@example.com", f.to_lowercase(), l.to_lowercase()).into(),
+            account.into(),
+            CITIES[rng.random_range(0..CITIES.len())].into(),
+        ];
+        v.extend(self.system(t));
+        (id, v)
+    }
+
+    fn lead(&mut self, i: usize) -> (i64, Vec<SqlValue>) {
+        let id = self.ids.next(self.spec.now);
+        let (f, l) = self.person();
+        let t = self.spec.now - self.rng.random_range(0..TWO_YEARS_MS);
+        let rng = &mut self.rng;
+        let mut v: Vec<SqlValue> = vec![
+            f.into(),
+            l.into(),
+            format!("{f} {l}").into(),
+            format!("{}.{}{i}@example.org", f.to_lowercase(), l.to_lowercase()).into(),
+            format!(
+                "{} {}",
+                LAST[rng.random_range(0..LAST.len())],
+                ["Ltd", "Inc", "GmbH", "LLC"][i % 4]
+            )
+            .into(),
+            skewed(rng, &self.statuses).into(),
+            skewed(rng, &self.sources).into(),
+            skewed(rng, &self.industries).into(),
+            ((rng.random_range(0..10_000_000i64)) as f64).into(),
+            rng.random_range(1..10_000i64).into(),
+            CITIES[rng.random_range(0..CITIES.len())].into(),
+        ];
+        v.extend(self.system(t));
+        (id, v)
+    }
+}
+
 impl OrgStore {
     /// Inserts the sample records; returns (accounts, contacts, leads) made.
     pub async fn seed(
@@ -80,152 +226,28 @@ impl OrgStore {
         };
         let (accounts, contacts, leads) =
             (module("Accounts")?, module("Contacts")?, module("Leads")?);
-        let mut rng = StdRng::seed_from_u64(spec.seed);
-        let industries = picks(&accounts, "Industry");
-        let statuses = picks(&leads, "Lead_Status");
-        let sources = picks(&leads, "Lead_Source");
-        let two_years = 2 * 365 * 86_400_000i64;
-        let system = |t: i64| -> Vec<SqlValue> {
-            vec![
-                spec.owner.into(),
-                spec.owner.into(),
-                spec.owner.into(),
-                t.into(),
-                t.into(),
-            ]
+        let mut s = Sampler {
+            rng: StdRng::seed_from_u64(spec.seed),
+            spec: &spec,
+            ids,
+            industries: picks(&accounts, "Industry"),
+            statuses: picks(&leads, "Lead_Status"),
+            sources: picks(&leads, "Lead_Source"),
         };
-        let sys_cols = [
-            "Owner",
-            "Created_By",
-            "Modified_By",
-            "Created_Time",
-            "Modified_Time",
-        ];
-
-        // Accounts.
-        let mut account_ids = Vec::with_capacity(spec.accounts);
-        let mut rows = Vec::new();
-        for i in 0..spec.accounts {
-            let id = ids.next(spec.now);
-            account_ids.push(id);
-            let t = spec.now - rng.random_range(0..two_years);
-            let mut v: Vec<SqlValue> = vec![
-                format!(
-                    "{} {} Corp {i}",
-                    LAST[i % LAST.len()],
-                    CITIES[i % CITIES.len()]
-                )
-                .into(),
-                skewed(&mut rng, &industries).into(),
-                ((rng.random_range(0..10_000_000i64)) as f64).into(),
-                rng.random_range(1..5_000i64).into(),
-                CITIES[rng.random_range(0..CITIES.len())].into(),
-            ];
-            v.extend(system(t));
-            rows.push((id, v));
-        }
-        let names: Vec<String> = [
-            "Account_Name",
-            "Industry",
-            "Annual_Revenue",
-            "Employees",
-            "Billing_City",
-        ]
-        .iter()
-        .chain(sys_cols.iter())
-        .map(|n| col(n))
-        .collect();
-        self.seed_rows(accounts.clone(), names, rows).await?;
-
-        // Contacts, each at a random account.
-        let mut rows = Vec::new();
-        for i in 0..spec.contacts {
-            let id = ids.next(spec.now);
-            let (f, l) = (
-                FIRST[rng.random_range(0..FIRST.len())],
-                LAST[rng.random_range(0..LAST.len())],
-            );
-            let t = spec.now - rng.random_range(0..two_years);
-            let account = account_ids
-                .get(rng.random_range(0..account_ids.len().max(1)))
-                .copied();
-            let mut v: Vec<SqlValue> = vec![
-                f.into(),
-                l.into(),
-                format!("{f} {l}").into(),
-                format!("{}.{}{i}@example.com", f.to_lowercase(), l.to_lowercase()).into(),
-                account.into(),
-                CITIES[rng.random_range(0..CITIES.len())].into(),
-            ];
-            v.extend(system(t));
-            rows.push((id, v));
-        }
-        let names: Vec<String> = [
-            "First_Name",
-            "Last_Name",
-            "Full_Name",
-            "Email",
-            "Account_Name",
-            "Mailing_City",
-        ]
-        .iter()
-        .chain(sys_cols.iter())
-        .map(|n| col(n))
-        .collect();
-        self.seed_rows(contacts.clone(), names, rows).await?;
-
-        // Leads.
-        let names: Vec<String> = [
-            "First_Name",
-            "Last_Name",
-            "Full_Name",
-            "Email",
-            "Company",
-            "Lead_Status",
-            "Lead_Source",
-            "Industry",
-            "Annual_Revenue",
-            "No_of_Employees",
-            "City",
-        ]
-        .iter()
-        .chain(sys_cols.iter())
-        .map(|n| col(n))
-        .collect();
+        let rows: Vec<_> = (0..spec.accounts).map(|i| s.account(i)).collect();
+        let account_ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+        self.seed_rows(accounts.clone(), names(&ACCOUNT), rows)
+            .await?;
+        let rows: Vec<_> = (0..spec.contacts)
+            .map(|i| s.contact(i, &account_ids))
+            .collect();
+        self.seed_rows(contacts.clone(), names(&CONTACT), rows)
+            .await?;
         let mut made = 0;
         while made < spec.leads {
             let n = CHUNK.min(spec.leads - made);
-            let mut rows = Vec::with_capacity(n);
-            for k in 0..n {
-                let i = made + k;
-                let id = ids.next(spec.now);
-                let (f, l) = (
-                    FIRST[rng.random_range(0..FIRST.len())],
-                    LAST[rng.random_range(0..LAST.len())],
-                );
-                let t = spec.now - rng.random_range(0..two_years);
-                let mut v: Vec<SqlValue> = vec![
-                    f.into(),
-                    l.into(),
-                    format!("{f} {l}").into(),
-                    format!("{}.{}{i}@example.org", f.to_lowercase(), l.to_lowercase()).into(),
-                    format!(
-                        "{} {}",
-                        LAST[rng.random_range(0..LAST.len())],
-                        ["Ltd", "Inc", "GmbH", "LLC"][i % 4]
-                    )
-                    .into(),
-                    skewed(&mut rng, &statuses).into(),
-                    skewed(&mut rng, &sources).into(),
-                    skewed(&mut rng, &industries).into(),
-                    ((rng.random_range(0..10_000_000i64)) as f64).into(),
-                    rng.random_range(1..10_000i64).into(),
-                    CITIES[rng.random_range(0..CITIES.len())].into(),
-                ];
-                v.extend(system(t));
-                rows.push((id, v));
-            }
-            self.seed_rows(leads.clone(), names.clone(), rows).await?;
+            let rows: Vec<_> = (made..made + n).map(|i| s.lead(i)).collect();
+            self.seed_rows(leads.clone(), names(&LEAD), rows).await?;
             made += n;
         }
         Ok((spec.accounts, spec.contacts, spec.leads))

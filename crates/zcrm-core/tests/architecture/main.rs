@@ -64,9 +64,6 @@ const LONG_FNS: &[(&str, &str, usize)] = &[
     ("crates/zcrm-core/src/query/criteria.rs", "condition", 103),
     ("crates/zcrm-core/src/query/json_criteria.rs", "node", 171),
     ("crates/zcrm-core/src/value.rs", "check", 135),
-    ("crates/zcrm-store/src/mass_update.rs", "step", 112),
-    ("crates/zcrm-store/src/query.rs", "filter", 127),
-    ("crates/zcrm-store/src/seed.rs", "seed", 159),
 ];
 
 /// Functions that are one literal table, exempt from the length rule for
