@@ -139,70 +139,11 @@ pub fn check(field: &Field, v: &Value, path: &str) -> Result<Checked, ApiError> 
     }
     use DataType::*;
     match field.data_type {
-        Text | Textarea | Autonumber | Other | Formula => {
-            let s = match v {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => return Err(wrong_type(field, path)),
-            };
-            check_len(field, path, &s)?;
-            plain(SqlValue::Text(s))
+        Text | Textarea | Autonumber | Other | Formula | Email | Phone | Website => {
+            plain(text_value(field, v, path)?)
         }
-        Email => {
-            let s = v.as_str().ok_or_else(|| wrong_type(field, path))?;
-            check_len(field, path, s)?;
-            if !s.is_empty() && !valid_email(s) {
-                return Err(wrong_type(field, path));
-            }
-            plain(SqlValue::Text(s.to_string()))
-        }
-        Phone => {
-            let s = match v {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => return Err(wrong_type(field, path)),
-            };
-            check_len(field, path, &s)?;
-            if !s.is_empty() && !valid_phone(&s) {
-                return Err(wrong_type(field, path));
-            }
-            plain(SqlValue::Text(s))
-        }
-        Website => {
-            let s = v.as_str().ok_or_else(|| wrong_type(field, path))?;
-            check_len(field, path, s)?;
-            if !s.is_empty() && !valid_website(s) {
-                return Err(wrong_type(field, path));
-            }
-            plain(SqlValue::Text(s.to_string()))
-        }
-        Integer => {
-            let n = integer(v).ok_or_else(|| wrong_type(field, path))?;
-            if digits(n) > field.length.max(1) || n.abs() > i32::MAX as i64 {
-                return Err(too_long(field, path));
-            }
-            plain(SqlValue::Int(n))
-        }
-        Bigint => {
-            let n = integer(v).ok_or_else(|| wrong_type(field, path))?;
-            if digits(n) > field.length.max(1) {
-                return Err(too_long(field, path));
-            }
-            plain(SqlValue::Int(n))
-        }
-        Double | Percent | Currency | Decimal => {
-            let f = number(v).ok_or_else(|| wrong_type(field, path))?;
-            if f.abs() >= 10f64.powi(field.length.clamp(1, 18) as i32) {
-                return Err(too_long(field, path));
-            }
-            let f = match field.decimal_place {
-                Some(p) if p <= 9 => {
-                    let m = 10f64.powi(p as i32);
-                    (f * m).round() / m
-                }
-                _ => f,
-            };
-            plain(SqlValue::Real(f))
+        Integer | Bigint | Double | Percent | Currency | Decimal => {
+            plain(number_value(field, v, path)?)
         }
         Boolean => match v {
             Value::Bool(b) => plain(SqlValue::Int(*b as i64)),
@@ -218,42 +159,8 @@ pub fn check(field: &Field, v: &Value, path: &str) -> Result<Checked, ApiError> 
             let ms = parse_datetime(s).ok_or_else(|| wrong_type(field, path))?;
             plain(SqlValue::Int(ms))
         }
-        Picklist => {
-            let s = v.as_str().ok_or_else(|| wrong_type(field, path))?;
-            if !field.pick_list_values.is_empty() && !field.picklist_has(s) {
-                return Err(invalid_pick(field, path));
-            }
-            plain(SqlValue::Text(s.to_string()))
-        }
-        Multiselectpicklist => {
-            let arr = v.as_array().ok_or_else(|| wrong_type(field, path))?;
-            let mut out = Vec::with_capacity(arr.len());
-            for item in arr {
-                let s = item.as_str().ok_or_else(|| wrong_type(field, path))?;
-                if !field.pick_list_values.is_empty() && !field.picklist_has(s) {
-                    return Err(invalid_pick(field, path));
-                }
-                out.push(Value::String(s.to_string()));
-            }
-            plain(SqlValue::Text(Value::Array(out).to_string()))
-        }
-        Lookup | Ownerlookup | Userlookup => {
-            let (id, module) = match v {
-                Value::Object(o) => (
-                    o.get("id").and_then(parse_id),
-                    o.get("module")
-                        .and_then(|m| m.get("api_name"))
-                        .and_then(|n| n.as_str())
-                        .map(str::to_string),
-                ),
-                other => (parse_id(other), None),
-            };
-            let id = id.ok_or_else(|| wrong_type(field, path))?;
-            Ok(Checked {
-                value: SqlValue::Int(id),
-                lookup_module: module,
-            })
-        }
+        Picklist | Multiselectpicklist => plain(pick_value(field, v, path)?),
+        Lookup | Ownerlookup | Userlookup => lookup_value(field, v, path),
         Subform | Fileupload | Imageupload | Profileimage => {
             if !v.is_array() && field.data_type != Profileimage {
                 return Err(wrong_type(field, path));
@@ -261,6 +168,98 @@ pub fn check(field: &Field, v: &Value, path: &str) -> Result<Checked, ApiError> 
             plain(SqlValue::Text(v.to_string()))
         }
     }
+}
+
+/// Text, email, phone and website values: within the field's length, and
+/// well formed when not empty.
+fn text_value(field: &Field, v: &Value, path: &str) -> Result<SqlValue, ApiError> {
+    use DataType::*;
+    let s = match (field.data_type, v) {
+        (_, Value::String(s)) => s.clone(),
+        (Email | Website, _) => return Err(wrong_type(field, path)),
+        (_, Value::Number(n)) => n.to_string(),
+        _ => return Err(wrong_type(field, path)),
+    };
+    check_len(field, path, &s)?;
+    let valid = match field.data_type {
+        Email => valid_email(&s),
+        Phone => valid_phone(&s),
+        Website => valid_website(&s),
+        _ => true,
+    };
+    if !s.is_empty() && !valid {
+        return Err(wrong_type(field, path));
+    }
+    Ok(SqlValue::Text(s))
+}
+
+/// Integers within the field's digits (and 32 bits for `integer`); decimals
+/// within its digits, rounded to its decimal places.
+fn number_value(field: &Field, v: &Value, path: &str) -> Result<SqlValue, ApiError> {
+    match field.data_type {
+        DataType::Integer | DataType::Bigint => {
+            let n = integer(v).ok_or_else(|| wrong_type(field, path))?;
+            let small = field.data_type == DataType::Integer;
+            if digits(n) > field.length.max(1) || (small && n.abs() > i32::MAX as i64) {
+                return Err(too_long(field, path));
+            }
+            Ok(SqlValue::Int(n))
+        }
+        _ => {
+            let f = number(v).ok_or_else(|| wrong_type(field, path))?;
+            if f.abs() >= 10f64.powi(field.length.clamp(1, 18) as i32) {
+                return Err(too_long(field, path));
+            }
+            let f = match field.decimal_place {
+                Some(p) if p <= 9 => {
+                    let m = 10f64.powi(p as i32);
+                    (f * m).round() / m
+                }
+                _ => f,
+            };
+            Ok(SqlValue::Real(f))
+        }
+    }
+}
+
+/// A pick list value (or a list of them), one of the field's when it has any.
+fn pick_value(field: &Field, v: &Value, path: &str) -> Result<SqlValue, ApiError> {
+    let pick = |s: &str| {
+        if !field.pick_list_values.is_empty() && !field.picklist_has(s) {
+            return Err(invalid_pick(field, path));
+        }
+        Ok(s.to_string())
+    };
+    if field.data_type == DataType::Picklist {
+        let s = v.as_str().ok_or_else(|| wrong_type(field, path))?;
+        return Ok(SqlValue::Text(pick(s)?));
+    }
+    let arr = v.as_array().ok_or_else(|| wrong_type(field, path))?;
+    let mut out = Vec::with_capacity(arr.len());
+    for item in arr {
+        let s = item.as_str().ok_or_else(|| wrong_type(field, path))?;
+        out.push(Value::String(pick(s)?));
+    }
+    Ok(SqlValue::Text(Value::Array(out).to_string()))
+}
+
+/// A lookup: an id, or `{"id": …, "module": {"api_name": …}}`.
+fn lookup_value(field: &Field, v: &Value, path: &str) -> Result<Checked, ApiError> {
+    let (id, module) = match v {
+        Value::Object(o) => (
+            o.get("id").and_then(parse_id),
+            o.get("module")
+                .and_then(|m| m.get("api_name"))
+                .and_then(|n| n.as_str())
+                .map(str::to_string),
+        ),
+        other => (parse_id(other), None),
+    };
+    let id = id.ok_or_else(|| wrong_type(field, path))?;
+    Ok(Checked {
+        value: SqlValue::Int(id),
+        lookup_module: module,
+    })
 }
 
 fn invalid_pick(field: &Field, path: &str) -> ApiError {

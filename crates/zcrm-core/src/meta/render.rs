@@ -11,6 +11,37 @@ impl Field {
     pub fn to_zoho_json(&self, module: &Module, catalog: &Catalog) -> Value {
         let mut m = Map::new();
         let dt = self.data_type;
+        self.identity_json(&mut m, module);
+        self.settings_json(&mut m);
+        if matches!(dt, DataType::Currency) {
+            m.insert(
+                "currency".into(),
+                json!({"rounding_option": "normal", "precision": self.decimal_place.unwrap_or(2)}),
+            );
+        }
+        m.insert("pick_list_values".into(), self.pick_list_json());
+        m.insert("lookup".into(), self.lookup_json(catalog));
+        if self.is_multi_module() {
+            let mods: Vec<Value> = self
+                .lookup_modules
+                .iter()
+                .filter_map(|n| catalog.module(n))
+                .map(|t| json!({"api_name": t.api_name, "id": t.id}))
+                .collect();
+            m.insert("multi_module_lookup".into(), json!({"modules": mods}));
+        }
+        if dt == DataType::Subform {
+            m.insert(
+                "associated_module".into(),
+                json!({"module": self.api_name, "id": super::stable_id("module", &self.api_name)}),
+            );
+        }
+        Value::Object(m)
+    }
+
+    /// What the field is: names, type, flags (keys in Zoho's order).
+    fn identity_json(&self, m: &mut Map<String, Value>, module: &Module) {
+        let dt = self.data_type;
         m.insert("id".into(), self.id.clone().into());
         m.insert("api_name".into(), self.api_name.clone().into());
         m.insert("field_label".into(), self.field_label.clone().into());
@@ -51,6 +82,10 @@ impl Field {
             "display_field".into(),
             (module.display_field == self.api_name).into(),
         );
+    }
+
+    /// Its settings: nested objects, permissions (keys in Zoho's order).
+    fn settings_json(&self, m: &mut Map<String, Value>) {
         m.insert("history_tracking".into(), Value::Null);
         m.insert("tooltip".into(), Value::Null);
         m.insert("crypt".into(), Value::Null);
@@ -91,12 +126,9 @@ impl Field {
             "profiles".into(),
             json!([{"permission_type": if self.read_only {"read_only"} else {"read_write"}, "name": "Administrator", "id": super::stable_id("profile", "Administrator")}]),
         );
-        if matches!(dt, DataType::Currency) {
-            m.insert(
-                "currency".into(),
-                json!({"rounding_option": "normal", "precision": self.decimal_place.unwrap_or(2)}),
-            );
-        }
+    }
+
+    fn pick_list_json(&self) -> Value {
         let picks: Vec<Value> = self
             .pick_list_values
             .iter()
@@ -119,8 +151,11 @@ impl Field {
                 Value::Object(v)
             })
             .collect();
-        m.insert("pick_list_values".into(), Value::Array(picks));
-        let lookup = match (&self.lookup, dt) {
+        Value::Array(picks)
+    }
+
+    fn lookup_json(&self, catalog: &Catalog) -> Value {
+        match (&self.lookup, self.data_type) {
             (Some(target), DataType::Lookup) => catalog
                 .module(target)
                 .map(|t| {
@@ -131,24 +166,7 @@ impl Field {
                 })
                 .unwrap_or(json!({})),
             _ => json!({}),
-        };
-        m.insert("lookup".into(), lookup);
-        if self.is_multi_module() {
-            let mods: Vec<Value> = self
-                .lookup_modules
-                .iter()
-                .filter_map(|n| catalog.module(n))
-                .map(|t| json!({"api_name": t.api_name, "id": t.id}))
-                .collect();
-            m.insert("multi_module_lookup".into(), json!({"modules": mods}));
         }
-        if dt == DataType::Subform {
-            m.insert(
-                "associated_module".into(),
-                json!({"module": self.api_name, "id": super::stable_id("module", &self.api_name)}),
-            );
-        }
-        Value::Object(m)
     }
 }
 

@@ -295,6 +295,17 @@ fn condition(
     op: &str,
     items: Vec<String>,
 ) -> Result<Filter, ApiError> {
+    let col = criteria_column(catalog, module, field)?;
+    let op = operator(&col, op)?;
+    build(col, op, items)
+}
+
+/// The field a condition names.
+fn criteria_column(
+    catalog: &Catalog,
+    module: &Arc<Module>,
+    field: &str,
+) -> Result<Column, ApiError> {
     let path: Vec<&str> = field.split('.').collect();
     // Search criteria name fields of the module itself (lookups compare by id).
     let col = super::resolve(catalog, module, &path)
@@ -306,6 +317,11 @@ fn condition(
                 .detail("api_name", field)
                 .message("Invalid query formed")
         })?;
+    Ok(col)
+}
+
+/// The operator a condition names, if `col`'s type takes it.
+fn operator(col: &Column, op: &str) -> Result<Op, ApiError> {
     let bad_op = || {
         ApiError::new(Code::InvalidQuery)
             .detail("operator", op)
@@ -321,6 +337,11 @@ fn condition(
     if !allowed(col.kind(), op) {
         return Err(bad_op());
     }
+    Ok(op)
+}
+
+/// The condition `col` `op` `items` (the values between commas).
+fn build(col: Column, op: Op, items: Vec<String>) -> Result<Filter, ApiError> {
     let whole = items.join(",");
     let pattern = |p: fn(String) -> Pattern| p(whole.clone());
     Ok(match op {

@@ -8,7 +8,7 @@
 
 use crate::error::{ApiError, Code};
 use crate::meta::{Catalog, Module};
-use crate::query::{self, CmpOp, Filter, Kind, Pattern};
+use crate::query::{self, CmpOp, Column, Filter, Kind, Pattern};
 use crate::value::SqlValue;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -87,8 +87,20 @@ fn node(catalog: &Catalog, m: &Arc<Module>, v: &Value, depth: usize) -> Result<F
         .and_then(|x| x.as_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let kind = col.kind();
-    let supported: &[&str] = match kind {
+    let supported = comparators(col.kind());
+    if !supported.contains(&comparator.as_str()) {
+        return Err(ApiError::new(Code::FieldComparatorInCriteriaNotSupported)
+            .detail("comparator", comparator.as_str())
+            .detail("api_name", col.name.as_str())
+            .detail("supported", json!(supported)));
+    }
+    let value = o.get("value").cloned().unwrap_or(Value::Null);
+    condition(col, &comparator, &value)
+}
+
+/// The comparators a field of this kind takes, as Zoho lists them.
+fn comparators(kind: Kind) -> &'static [&'static str] {
+    match kind {
         Kind::Text => &[
             "equal",
             "not_equal",
@@ -124,31 +136,31 @@ fn node(catalog: &Catalog, m: &Arc<Module>, v: &Value, depth: usize) -> Result<F
         Kind::Boolean => &["equal", "not_equal"],
         Kind::Id => &["equal", "not_equal", "in", "not_in"],
         Kind::Json => &["equal", "not_equal"],
-    };
-    if !supported.contains(&comparator.as_str()) {
-        return Err(ApiError::new(Code::FieldComparatorInCriteriaNotSupported)
-            .detail("comparator", comparator.as_str())
-            .detail("api_name", col.name.as_str())
-            .detail("supported", json!(supported)));
     }
-    let value = o.get("value").cloned().unwrap_or(Value::Null);
-    let incompatible = || {
-        ApiError::new(Code::ComparatorAndValueInCriteriaNotCompatible)
-            .detail("comparator", comparator.as_str())
-            .detail("api_name", col.name.as_str())
-    };
-    let text = |v: &Value| -> Option<String> {
-        match v {
+}
+
+/// A value's text: a string, number or boolean, or a record's `{"id": …}`.
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Object(o) => o.get("id").and_then(|x| match x {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            Value::Object(o) => o.get("id").and_then(|x| match x {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            }),
             _ => None,
-        }
+        }),
+        _ => None,
+    }
+}
+
+/// The condition `col` `comparator` `value`, the comparator already
+/// supported for the column's type.
+fn condition(col: Column, comparator: &str, value: &Value) -> Result<Filter, ApiError> {
+    let incompatible = || {
+        ApiError::new(Code::ComparatorAndValueInCriteriaNotCompatible)
+            .detail("comparator", comparator)
+            .detail("api_name", col.name.as_str())
     };
     let typed = |v: &Value| -> Result<SqlValue, ApiError> {
         let s = text(v).ok_or_else(incompatible)?;
@@ -156,7 +168,7 @@ fn node(catalog: &Catalog, m: &Arc<Module>, v: &Value, depth: usize) -> Result<F
     };
     // `${EMPTY}` tests emptiness.
     if value.as_str() == Some("${EMPTY}") {
-        return match comparator.as_str() {
+        return match comparator {
             "equal" => Ok(Filter::Null {
                 col,
                 negated: false,
@@ -165,12 +177,12 @@ fn node(catalog: &Catalog, m: &Arc<Module>, v: &Value, depth: usize) -> Result<F
             _ => Err(incompatible()),
         };
     }
-    if kind == Kind::Json {
+    if col.kind() == Kind::Json {
         return Err(incompatible());
     }
-    Ok(match comparator.as_str() {
+    Ok(match comparator {
         "equal" | "not_equal" | "less_than" | "less_equal" | "greater_than" | "greater_equal" => {
-            let op = match comparator.as_str() {
+            let op = match comparator {
                 "equal" => CmpOp::Eq,
                 "not_equal" => CmpOp::Ne,
                 "less_than" => CmpOp::Lt,
@@ -178,7 +190,7 @@ fn node(catalog: &Catalog, m: &Arc<Module>, v: &Value, depth: usize) -> Result<F
                 "greater_than" => CmpOp::Gt,
                 _ => CmpOp::Ge,
             };
-            let value = typed(&value)?;
+            let value = typed(value)?;
             Filter::Cmp { col, op, value }
         }
         "in" | "not_in" => {
@@ -206,10 +218,10 @@ fn node(catalog: &Catalog, m: &Arc<Module>, v: &Value, depth: usize) -> Result<F
             }
         }
         _ => {
-            let s = text(&value)
+            let s = text(value)
                 .filter(|s| !s.is_empty() && s.chars().count() <= 255)
                 .ok_or_else(incompatible)?;
-            let (pattern, negated) = match comparator.as_str() {
+            let (pattern, negated) = match comparator {
                 "starts_with" => (Pattern::StartsWith(s), false),
                 "ends_with" => (Pattern::EndsWith(s), false),
                 "contains" => (Pattern::Contains(s), false),

@@ -15,49 +15,15 @@ impl Builder<'_> {
             Expr::Nested(inner) => self.filter(inner, depth + 1),
             Expr::BinaryOp { left, op, right } => match op {
                 BinaryOperator::And | BinaryOperator::Or => {
-                    let l = self.filter(left, depth + 1)?;
-                    let r = self.filter(right, depth + 1)?;
                     let and = *op == BinaryOperator::And;
-                    let mut v = Vec::new();
-                    for f in [l, r] {
-                        match (f, and) {
-                            (Filter::And(x), true) | (Filter::Or(x), false) => v.extend(x),
-                            (f, _) => v.push(f),
-                        }
-                    }
-                    Ok(if and { Filter::And(v) } else { Filter::Or(v) })
+                    self.logic(left, right, and, depth)
                 }
                 BinaryOperator::Eq
                 | BinaryOperator::NotEq
                 | BinaryOperator::Lt
                 | BinaryOperator::LtEq
                 | BinaryOperator::Gt
-                | BinaryOperator::GtEq => {
-                    let (cmp, sym) = match op {
-                        BinaryOperator::Eq => (CmpOp::Eq, "="),
-                        BinaryOperator::NotEq => (CmpOp::Ne, "!="),
-                        BinaryOperator::Lt => (CmpOp::Lt, "<"),
-                        BinaryOperator::LtEq => (CmpOp::Le, "<="),
-                        BinaryOperator::Gt => (CmpOp::Gt, ">"),
-                        _ => (CmpOp::Ge, ">="),
-                    };
-                    let col = self.column(left)?;
-                    let ordered = !matches!(cmp, CmpOp::Eq | CmpOp::Ne);
-                    let ok = match col.kind() {
-                        Kind::Text | Kind::Id | Kind::Boolean => !ordered,
-                        Kind::Json => false,
-                        _ => true,
-                    };
-                    if !ok {
-                        return Err(bad_operator(sym, &col));
-                    }
-                    let value = self.value(&col, right, sym)?;
-                    Ok(Filter::Cmp {
-                        col,
-                        op: cmp,
-                        value,
-                    })
-                }
+                | BinaryOperator::GtEq => self.comparison(left, op, right),
                 _ => Err(ApiError::new(Code::SyntaxError)
                     .detail("operator", op.to_string())
                     .message("operator not supported")),
@@ -69,70 +35,17 @@ impl Builder<'_> {
                 pattern,
                 escape_char,
             } => {
-                let sym = if *negated { "not like" } else { "like" };
                 if *any || escape_char.is_some() {
                     return Err(unsupported());
                 }
-                let col = self.column(expr)?;
-                if col.kind() != Kind::Text {
-                    return Err(bad_operator(sym, &col));
-                }
-                let raw = match pattern.as_ref() {
-                    Expr::Value(v) => match &v.value {
-                        Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
-                        _ => return Err(bad_value(&col, sym)),
-                    },
-                    _ => return Err(bad_value(&col, sym)),
-                };
-                let lead = raw.starts_with('%');
-                let trail = raw.len() > 1 && raw.ends_with('%');
-                let core = &raw[lead as usize..raw.len() - trail as usize];
-                if core.is_empty() || core.contains('%') {
-                    return Err(bad_value(&col, sym));
-                }
-                let core = core.to_string();
-                let pattern = match (lead, trail) {
-                    (true, true) => Pattern::Contains(core),
-                    (false, true) => Pattern::StartsWith(core),
-                    (true, false) => Pattern::EndsWith(core),
-                    (false, false) => {
-                        let value = SqlValue::Text(core);
-                        let op = if *negated { CmpOp::Ne } else { CmpOp::Eq };
-                        return Ok(Filter::Cmp { col, op, value });
-                    }
-                };
-                Ok(Filter::Like {
-                    col,
-                    pattern,
-                    negated: *negated,
-                })
+                self.like(expr, pattern, *negated)
             }
             Expr::In {
                 expr,
                 target: InTarget::List(list),
                 negated,
                 global: false,
-            } => {
-                let sym = if *negated { "not in" } else { "in" };
-                let col = self.column(expr)?;
-                if matches!(col.kind(), Kind::Boolean | Kind::Json) {
-                    return Err(bad_operator(sym, &col));
-                }
-                if list.len() > MAX_IN_VALUES {
-                    return Err(
-                        limit_exceeded(MAX_IN_VALUES as u64, "where").detail("operator", sym)
-                    );
-                }
-                let values = list
-                    .iter()
-                    .map(|v| self.value(&col, v, sym))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Filter::In {
-                    col,
-                    values,
-                    negated: *negated,
-                })
-            }
+            } => self.in_list(expr, list, *negated),
             Expr::Between {
                 expr,
                 negated,
@@ -163,6 +76,117 @@ impl Builder<'_> {
                 .detail("near", truncate(&other.to_string()))
                 .message("unexpected token")),
         }
+    }
+
+    /// `and`/`or` of two conditions, flattened into one group.
+    fn logic(
+        &self,
+        left: &Expr,
+        right: &Expr,
+        and: bool,
+        depth: usize,
+    ) -> Result<Filter, ApiError> {
+        let l = self.filter(left, depth + 1)?;
+        let r = self.filter(right, depth + 1)?;
+        let mut v = Vec::new();
+        for f in [l, r] {
+            match (f, and) {
+                (Filter::And(x), true) | (Filter::Or(x), false) => v.extend(x),
+                (f, _) => v.push(f),
+            }
+        }
+        Ok(if and { Filter::And(v) } else { Filter::Or(v) })
+    }
+
+    /// `=`, `!=`, `<`, `<=`, `>`, `>=`: ordering only on ordered types.
+    fn comparison(
+        &self,
+        left: &Expr,
+        op: &BinaryOperator,
+        right: &Expr,
+    ) -> Result<Filter, ApiError> {
+        let (cmp, sym) = match op {
+            BinaryOperator::Eq => (CmpOp::Eq, "="),
+            BinaryOperator::NotEq => (CmpOp::Ne, "!="),
+            BinaryOperator::Lt => (CmpOp::Lt, "<"),
+            BinaryOperator::LtEq => (CmpOp::Le, "<="),
+            BinaryOperator::Gt => (CmpOp::Gt, ">"),
+            _ => (CmpOp::Ge, ">="),
+        };
+        let col = self.column(left)?;
+        let ordered = !matches!(cmp, CmpOp::Eq | CmpOp::Ne);
+        let ok = match col.kind() {
+            Kind::Text | Kind::Id | Kind::Boolean => !ordered,
+            Kind::Json => false,
+            _ => true,
+        };
+        if !ok {
+            return Err(bad_operator(sym, &col));
+        }
+        let value = self.value(&col, right, sym)?;
+        Ok(Filter::Cmp {
+            col,
+            op: cmp,
+            value,
+        })
+    }
+
+    /// `like` on text: `%x%`, `x%`, `%x`; without `%` it is `=` (`!=`).
+    fn like(&self, expr: &Expr, pattern: &Expr, negated: bool) -> Result<Filter, ApiError> {
+        let sym = if negated { "not like" } else { "like" };
+        let col = self.column(expr)?;
+        if col.kind() != Kind::Text {
+            return Err(bad_operator(sym, &col));
+        }
+        let raw = match pattern {
+            Expr::Value(v) => match &v.value {
+                Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+                _ => return Err(bad_value(&col, sym)),
+            },
+            _ => return Err(bad_value(&col, sym)),
+        };
+        let lead = raw.starts_with('%');
+        let trail = raw.len() > 1 && raw.ends_with('%');
+        let core = &raw[lead as usize..raw.len() - trail as usize];
+        if core.is_empty() || core.contains('%') {
+            return Err(bad_value(&col, sym));
+        }
+        let core = core.to_string();
+        let pattern = match (lead, trail) {
+            (true, true) => Pattern::Contains(core),
+            (false, true) => Pattern::StartsWith(core),
+            (true, false) => Pattern::EndsWith(core),
+            (false, false) => {
+                let value = SqlValue::Text(core);
+                let op = if negated { CmpOp::Ne } else { CmpOp::Eq };
+                return Ok(Filter::Cmp { col, op, value });
+            }
+        };
+        Ok(Filter::Like {
+            col,
+            pattern,
+            negated,
+        })
+    }
+
+    fn in_list(&self, expr: &Expr, list: &[Expr], negated: bool) -> Result<Filter, ApiError> {
+        let sym = if negated { "not in" } else { "in" };
+        let col = self.column(expr)?;
+        if matches!(col.kind(), Kind::Boolean | Kind::Json) {
+            return Err(bad_operator(sym, &col));
+        }
+        if list.len() > MAX_IN_VALUES {
+            return Err(limit_exceeded(MAX_IN_VALUES as u64, "where").detail("operator", sym));
+        }
+        let values = list
+            .iter()
+            .map(|v| self.value(&col, v, sym))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Filter::In {
+            col,
+            values,
+            negated,
+        })
     }
 
     /// A literal typed by `col`.

@@ -1,21 +1,17 @@
 //! COQL (`POST /crm/v8/coql`): parsed by `sqlparser` (MySQL dialect, which has
 //! `LIMIT offset, n`), then checked against Zoho's rules and the module
-//! metadata into a [`Query`]; the WHERE clause is in `filter.rs`. Limits
+//! metadata into a [`Query`]: each clause in `clauses.rs`, names and select
+//! expressions in `builder.rs`, the WHERE clause in `filter.rs`. Limits
 //! follow Zoho's v8 COQL pages (COQL-Overview, COQL-Limitations).
 
+mod builder;
+mod clauses;
 mod filter;
 
-use super::{
-    resolve, Aggregate, Column, ColumnError, Filter, Kind, Order, OrderKey, Query, SelectExpr,
-    SelectItem,
-};
+use super::{Column, Filter, OrderKey, Query, SelectExpr};
 use crate::error::{ApiError, Code};
-use crate::meta::{Catalog, DataType, Module};
-use sqlparser::ast::{
-    self, BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
-    LimitClause, ObjectNamePart, OrderByKind, OrderBySort, SetExpr, Statement, TableFactor,
-    UnaryOperator, Value,
-};
+use crate::meta::{Catalog, Module};
+use builder::Builder;
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 use std::sync::Arc;
@@ -111,201 +107,24 @@ pub fn parse(catalog: &Catalog, sql: &str) -> Result<Query, ApiError> {
     }
     let statements =
         Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| syntax_error(sql, &e.to_string()))?;
-    let [Statement::Query(q)] = statements.as_slice() else {
-        return Err(unsupported());
-    };
-    if q.with.is_some() || q.fetch.is_some() || !q.locks.is_empty() || q.for_clause.is_some() {
-        return Err(unsupported());
-    }
-    let SetExpr::Select(s) = q.body.as_ref() else {
-        return Err(unsupported());
-    };
-    if s.distinct.is_some()
-        || s.top.is_some()
-        || s.having.is_some()
-        || s.into.is_some()
-        || !s.lateral_views.is_empty()
-        || s.qualify.is_some()
-    {
-        return Err(unsupported());
-    }
-    let module = from_module(catalog, &s.from)?;
+    let (q, s) = clauses::select_of(&statements)?;
+    let module = clauses::from_module(catalog, &s.from)?;
     let b = Builder { catalog, module };
-
-    // SELECT
-    if s.projection.len() > MAX_COLUMNS {
-        return Err(limit_exceeded(MAX_COLUMNS as u64, "select"));
-    }
-    let mut select: Vec<SelectItem> = Vec::new();
-    let mut aliases: Vec<(String, usize)> = Vec::new();
-    for item in &s.projection {
-        let (expr, alias) = match item {
-            ast::SelectItem::UnnamedExpr(e) => (e, None),
-            ast::SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.value.clone())),
-            _ => return Err(unsupported()),
-        };
-        let (sel, text) = b.select_expr(expr)?;
-        let key = match &alias {
-            Some(a) => {
-                if a.is_empty() || a.contains('.') {
-                    return Err(ApiError::new(Code::InvalidAlias).detail("alias", a.as_str()));
-                }
-                if let Some((_, j)) = aliases.iter().find(|(n, _)| n.eq_ignore_ascii_case(a)) {
-                    return Err(ApiError::new(Code::DuplicateAlias)
-                        .detail("alias", a.as_str())
-                        .detail(
-                            "referred_columns",
-                            serde_json::json!([select[*j].key, text]),
-                        ));
-                }
-                aliases.push((a.clone(), select.len()));
-                a.clone()
-            }
-            None => text,
-        };
-        select.push(SelectItem { expr: sel, key });
-    }
-    let aggregates = select
-        .iter()
-        .filter(|s| matches!(s.expr, SelectExpr::Aggregate(..)))
-        .count();
-    if aggregates > MAX_AGGREGATES {
-        return Err(limit_exceeded(MAX_AGGREGATES as u64, "aggregate"));
-    }
-    for (i, a) in select.iter().enumerate() {
-        if select[..i].iter().any(|b| {
-            matches!((&a.expr, &b.expr), (SelectExpr::Aggregate(fa, ca), SelectExpr::Aggregate(fb, cb)) if fa == fb && ca.name == cb.name)
-        }) {
-            return Err(ApiError::new(Code::DuplicateData).detail("column_name", a.key.as_str()));
-        }
-    }
-
-    // WHERE
-    let filter = match &s.selection {
-        Some(e) => {
-            let f = b.filter(e, 0)?;
-            if f.terms() > MAX_TERMS {
-                return Err(limit_exceeded(MAX_TERMS as u64, "where"));
-            }
-            Some(f)
-        }
-        None => None,
-    };
-
-    // GROUP BY
-    let group_exprs: &[Expr] = match &s.group_by {
-        GroupByExpr::Expressions(v, mods) if mods.is_empty() => v,
-        _ => return Err(unsupported()),
-    };
-    if group_exprs.len() > MAX_GROUP_BY {
-        return Err(limit_exceeded(MAX_GROUP_BY as u64, "group by"));
-    }
-    let mut group_by: Vec<Column> = Vec::new();
-    for e in group_exprs {
-        let c = b.column(e)?;
-        if group_by.iter().any(|g| g.name == c.name) {
-            return Err(ApiError::new(Code::DuplicateData).detail("column_name", c.name.as_str()));
-        }
-        group_by.push(c);
-    }
+    let (select, aliases) = clauses::select(&b, &s.projection)?;
+    let aggregates = clauses::aggregates(&select)?;
+    let filter = clauses::filter(&b, s.selection.as_ref())?;
+    let group_by = clauses::group_by(&b, &s.group_by)?;
     let aggregate = aggregates > 0 || !group_by.is_empty();
     if aggregate {
         for item in &select {
             if let SelectExpr::Column(c) = &item.expr {
-                if !group_by.iter().any(|g| g.name == c.name) {
-                    return Err(ApiError::new(Code::InvalidQuery)
-                        .detail("column_name", c.name.as_str())
-                        .detail("reason", "column should be in group by clause")
-                        .message("invalid query formed"));
-                }
+                clauses::check_grouped(c, &group_by)?;
             }
         }
     }
-
-    // ORDER BY
-    let mut order: Vec<Order> = Vec::new();
-    if let Some(ob) = &q.order_by {
-        let OrderByKind::Expressions(exprs) = &ob.kind else {
-            return Err(unsupported());
-        };
-        if exprs.len() > MAX_ORDER_BY {
-            return Err(limit_exceeded(MAX_ORDER_BY as u64, "order by"));
-        }
-        let mut seen: Vec<String> = Vec::new();
-        for o in exprs {
-            let desc = match o.options.sort {
-                None | Some(OrderBySort::Asc) => false,
-                Some(OrderBySort::Desc) => true,
-                Some(_) => return Err(unsupported()),
-            };
-            let (key, name) = b.order_key(&o.expr, &select, &aliases)?;
-            if seen.contains(&name) {
-                return Err(ApiError::new(Code::DuplicateData).detail("column_name", name));
-            }
-            if aggregate {
-                if let OrderKey::Column(c) = &key {
-                    if !group_by.iter().any(|g| g.name == c.name) {
-                        return Err(ApiError::new(Code::InvalidQuery)
-                            .detail("column_name", c.name.as_str())
-                            .detail("reason", "column should be in group by clause")
-                            .message("invalid query formed"));
-                    }
-                }
-            }
-            seen.push(name);
-            order.push(Order { key, desc });
-        }
-    }
-
-    // LIMIT / OFFSET
-    let (limit, offset) = match &q.limit_clause {
-        None => (None, None),
-        Some(LimitClause::LimitOffset {
-            limit,
-            offset,
-            limit_by,
-        }) => {
-            if !limit_by.is_empty() {
-                return Err(unsupported());
-            }
-            (limit.as_ref(), offset.as_ref().map(|o| &o.value))
-        }
-        Some(LimitClause::OffsetCommaLimit { offset, limit }) => (Some(limit), Some(offset)),
-    };
-    let limit = match limit {
-        Some(e) => {
-            let n = int_literal(e).ok_or_else(|| {
-                ApiError::new(Code::InvalidQuery)
-                    .detail("limit", e.to_string())
-                    .message("limit given seems to be invalid")
-            })?;
-            if n <= 0 {
-                return Err(ApiError::new(Code::InvalidData)
-                    .detail("param_name", "limit")
-                    .message("limit should be greater than 0"));
-            }
-            n as u64
-        }
-        None => DEFAULT_LIMIT,
-    };
-    if limit > MAX_LIMIT {
-        return Err(limit_exceeded(MAX_LIMIT, "limit"));
-    }
-    let offset = match offset {
-        Some(e) => match int_literal(e) {
-            Some(n) if n >= 0 => n as u64,
-            _ => {
-                return Err(ApiError::new(Code::InvalidQuery)
-                    .detail("offset", e.to_string())
-                    .message("offset given seems to be invalid"))
-            }
-        },
-        None => 0,
-    };
-    if offset.saturating_add(limit) > MAX_REACH {
-        return Err(limit_exceeded(MAX_REACH, "offset"));
-    }
-
+    let grouped = aggregate.then_some(group_by.as_slice());
+    let order = clauses::order_by(&b, q.order_by.as_ref(), &select, &aliases, grouped)?;
+    let (limit, offset) = clauses::limit_offset(q.limit_clause.as_ref())?;
     Ok(Query {
         module: b.module,
         select,
@@ -352,189 +171,6 @@ pub fn modules_touched(q: &Query) -> Vec<Arc<Module>> {
         walk(f, &mut add);
     }
     out
-}
-
-fn int_literal(e: &Expr) -> Option<i64> {
-    match e {
-        Expr::Value(v) => match &v.value {
-            Value::Number(n, _) => n.parse().ok(),
-            _ => None,
-        },
-        Expr::UnaryOp {
-            op: UnaryOperator::Minus,
-            expr,
-        } => int_literal(expr).map(|n| -n),
-        _ => None,
-    }
-}
-
-fn from_module(catalog: &Catalog, from: &[ast::TableWithJoins]) -> Result<Arc<Module>, ApiError> {
-    let [twj] = from else {
-        return Err(if from.is_empty() {
-            missing_clause("from")
-        } else {
-            unsupported()
-        });
-    };
-    if !twj.joins.is_empty() {
-        return Err(unsupported());
-    }
-    let TableFactor::Table {
-        name, alias, args, ..
-    } = &twj.relation
-    else {
-        return Err(unsupported());
-    };
-    if alias.is_some() || args.is_some() {
-        return Err(unsupported());
-    }
-    let [ObjectNamePart::Identifier(ident)] = name.0.as_slice() else {
-        return Err(unsupported());
-    };
-    catalog.module(&ident.value).cloned().ok_or_else(|| {
-        ApiError::new(Code::InvalidModule).message("the given module is not supported in api")
-    })
-}
-
-struct Builder<'a> {
-    catalog: &'a Catalog,
-    module: Arc<Module>,
-}
-
-impl Builder<'_> {
-    fn path(e: &Expr) -> Option<Vec<String>> {
-        match e {
-            Expr::Identifier(i) => Some(vec![i.value.clone()]),
-            Expr::CompoundIdentifier(v) => Some(v.iter().map(|i| i.value.clone()).collect()),
-            // A multi-module lookup names its module: `What_Id->Leads.Last_Name`.
-            Expr::BinaryOp {
-                left,
-                op: BinaryOperator::Arrow,
-                right,
-            } => match (left.as_ref(), right.as_ref()) {
-                (Expr::Identifier(f), Expr::CompoundIdentifier(v)) if v.len() >= 2 => {
-                    let mut out = vec![format!("{}->{}", f.value, v[0].value)];
-                    out.extend(v[1..].iter().map(|i| i.value.clone()));
-                    Some(out)
-                }
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    fn column(&self, e: &Expr) -> Result<Column, ApiError> {
-        let Some(path) = Self::path(e) else {
-            return Err(ApiError::new(Code::SyntaxError)
-                .detail("near", e.to_string())
-                .message("unexpected token"));
-        };
-        let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-        resolve(self.catalog, &self.module, &parts).map_err(|err| match err {
-            ColumnError::TooDeep => ApiError::new(Code::LimitExceeded)
-                .detail("column_name", path.join("."))
-                .detail("limit", 2)
-                .message("relation limit exceeded"),
-            ColumnError::Unknown => invalid_column(&path.join(".")),
-        })
-    }
-
-    fn select_expr(&self, e: &Expr) -> Result<(SelectExpr, String), ApiError> {
-        if let Expr::Function(f) = e {
-            let [ObjectNamePart::Identifier(fname)] = f.name.0.as_slice() else {
-                return Err(unsupported());
-            };
-            let agg = match fname.value.to_ascii_lowercase().as_str() {
-                "count" => Aggregate::Count,
-                "sum" => Aggregate::Sum,
-                "min" => Aggregate::Min,
-                "max" => Aggregate::Max,
-                "avg" => Aggregate::Avg,
-                _ => {
-                    return Err(ApiError::new(Code::InvalidData)
-                        .detail("function", fname.value.as_str())
-                        .message("aggregate function not supported"))
-                }
-            };
-            let FunctionArguments::List(list) = &f.args else {
-                return Err(unsupported());
-            };
-            if list.duplicate_treatment.is_some() || !list.clauses.is_empty() || f.filter.is_some()
-            {
-                return Err(unsupported());
-            }
-            let [FunctionArg::Unnamed(arg)] = list.args.as_slice() else {
-                return Err(unsupported());
-            };
-            let (col, written) = match arg {
-                FunctionArgExpr::Expr(e) => (self.column(e)?, e.to_string()),
-                FunctionArgExpr::Wildcard if agg == Aggregate::Count => (
-                    resolve(self.catalog, &self.module, &["id"]).map_err(|_| unsupported())?,
-                    "*".to_string(),
-                ),
-                _ => return Err(unsupported()),
-            };
-            let ok = match agg {
-                Aggregate::Count => col.kind() != Kind::Json,
-                Aggregate::Sum | Aggregate::Avg => {
-                    matches!(col.kind(), Kind::Number | Kind::Integer)
-                }
-                Aggregate::Min | Aggregate::Max => matches!(
-                    col.kind(),
-                    Kind::Number | Kind::Integer | Kind::Date | Kind::DateTime
-                ),
-            };
-            if !ok {
-                return Err(ApiError::new(Code::InvalidQuery)
-                    .detail("column_name", col.name.as_str())
-                    .detail("aggregate", agg.name())
-                    .detail("data_type", col.data_type().as_str())
-                    .message("data type not supported"));
-            }
-            let key = format!("{}({written})", fname.value);
-            return Ok((SelectExpr::Aggregate(agg, col), key));
-        }
-        let col = self.column(e)?;
-        if col.kind() == Kind::Json && col.data_type() != DataType::Multiselectpicklist {
-            return Err(ApiError::new(Code::InvalidQuery)
-                .detail("column_name", col.name.as_str())
-                .message("data type not supported"));
-        }
-        let key = col.name.clone();
-        Ok((SelectExpr::Column(col), key))
-    }
-
-    fn order_key(
-        &self,
-        e: &Expr,
-        select: &[SelectItem],
-        aliases: &[(String, usize)],
-    ) -> Result<(OrderKey, String), ApiError> {
-        if let Expr::Identifier(i) = e {
-            if let Some((a, j)) = aliases
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(&i.value))
-            {
-                return Ok((OrderKey::Item(*j), a.clone()));
-            }
-        }
-        if let Expr::Function(_) = e {
-            let text = e.to_string();
-            if let Some(j) = select.iter().position(|s| {
-                matches!(s.expr, SelectExpr::Aggregate(..)) && s.key.eq_ignore_ascii_case(&text)
-            }) {
-                return Ok((OrderKey::Item(j), text));
-            }
-            let (_, key) = self.select_expr(e)?;
-            return Err(ApiError::new(Code::InvalidQuery)
-                .detail("column_name", key)
-                .detail("reason", "aggregate in order by is not selected")
-                .message("invalid query formed"));
-        }
-        let c = self.column(e)?;
-        let name = c.name.clone();
-        Ok((OrderKey::Column(c), name))
-    }
 }
 
 #[cfg(test)]
