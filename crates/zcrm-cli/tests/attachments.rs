@@ -23,7 +23,7 @@ async fn upload(srv: &TestServer, t: &str, path: &str, name: &str, data: Vec<u8>
 
 #[tokio::test]
 async fn attachments_round_trip_and_survive_restart() {
-    let mut srv = TestServer::start().await;
+    let mut srv = TestServer::start_process().await;
     let t = srv.token(ALL_SCOPES).await;
     let lead = srv
         .create("Leads", &t, vec![json!({"Last_Name": "Att"})])

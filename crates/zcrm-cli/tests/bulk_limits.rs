@@ -1,6 +1,6 @@
-//! Bulk jobs under crashes and limits. (Own test binary: it sets the
-//! environment of the servers it starts: 100,000-row files, at most 2 jobs at
-//! once and 4 a day per org, no private callback targets.)
+//! Bulk jobs under crashes and limits: servers configured for 100,000-row
+//! files, at most 2 jobs at once and 4 a day per org, no private callback
+//! targets.
 
 mod common;
 use common::*;
@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use common::bulk::*;
 
-fn env() {
-    std::env::set_var("ZCRM_BULK_WRITE_MAX_ROWS", "100000");
-    std::env::set_var("ZCRM_BULK_CONCURRENT_JOBS", "2");
-    std::env::set_var("ZCRM_BULK_JOBS_PER_DAY", "4");
-    std::env::set_var("ZCRM_ALLOW_PRIVATE_WEBHOOKS", "false");
+fn limited(c: &mut Config) {
+    c.bulk.write_max_rows = 100_000;
+    c.bulk.concurrent_jobs = 2;
+    c.bulk.jobs_per_day = 4;
+    c.allow_private_webhooks = Some(false);
 }
 
 fn leads_csv(n: usize, tag: &str) -> Vec<u8> {
@@ -27,8 +27,7 @@ fn leads_csv(n: usize, tag: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn kill9_mid_write_resumes_without_duplicates_or_losses() {
-    env();
-    let mut srv = TestServer::start().await;
+    let mut srv = TestServer::start_process_with(limited).await;
     let t = srv.token(BULK_SCOPES).await;
     const N: usize = 100_000;
     let f = upload(&srv, &t, zip_of(&[("big.csv", &leads_csv(N, "k"))])).await;
@@ -98,8 +97,7 @@ async fn kill9_mid_write_resumes_without_duplicates_or_losses() {
 
 #[tokio::test]
 async fn per_org_job_limits() {
-    env();
-    let srv = TestServer::start().await;
+    let srv = TestServer::start_with(limited).await;
     let (t, refresh, cid, secret) = srv.tokens(BULK_SCOPES).await;
     let f = upload(&srv, &t, zip_of(&[("big.csv", &leads_csv(20_000, "l"))])).await;
     let body = json!({"operation": "insert", "resource": [{"module": {"api_name": "Leads"}, "file_id": f}]});
@@ -147,8 +145,7 @@ async fn per_org_job_limits() {
 
 #[tokio::test]
 async fn private_callback_targets_refused() {
-    env();
-    let srv = TestServer::start().await;
+    let srv = TestServer::start_with(limited).await;
     let t = srv.token(BULK_SCOPES).await;
     for url in [
         "http://127.0.0.1:9/cb",

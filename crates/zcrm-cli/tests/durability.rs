@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 #[tokio::test]
 async fn records_survive_clean_restart_and_kill9() {
-    let mut srv = TestServer::start().await;
+    let mut srv = TestServer::start_process().await;
     let (t, refresh, cid, secret) = srv.tokens(ALL_SCOPES).await;
     let ids = srv
         .create(
@@ -42,7 +42,7 @@ async fn records_survive_clean_restart_and_kill9() {
 
 #[tokio::test]
 async fn kill9_under_concurrent_writes_loses_no_acknowledged_record() {
-    let mut srv = TestServer::start().await;
+    let mut srv = TestServer::start_process().await;
     let t = srv.token(ALL_SCOPES).await;
     let acked: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();

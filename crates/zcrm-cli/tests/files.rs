@@ -50,7 +50,7 @@ async fn download(srv: &TestServer, t: &str, id: &str) -> (u16, String, String, 
 
 #[tokio::test]
 async fn upload_several_and_get_each_back_after_restart() {
-    let mut srv = TestServer::start().await;
+    let mut srv = TestServer::start_process().await;
     let t = srv.token(FILE_SCOPES).await;
     let png = vec![0x89, b'P', b'N', b'G', 0, 1, 2, 3];
     let form = reqwest::multipart::Form::new()

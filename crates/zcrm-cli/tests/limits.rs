@@ -180,7 +180,7 @@ async fn credits_run_out_answer_429_and_return_after_24_hours() {
 
 #[tokio::test]
 async fn concurrent_callers_never_overspend_on_any_node() {
-    let srv = TestServer::start().await;
+    let srv = TestServer::start_process().await;
     let node = srv.extra_node();
     let t = srv.token(ALL_SCOPES).await;
     org_set(&srv, &t, &["--credits", "25", "--concurrency", "1000"]).await;

@@ -30,7 +30,7 @@ async fn send(
 
 #[tokio::test]
 async fn three_nodes_share_records_unique_checks_ids_and_revocations() {
-    let srv = TestServer::start().await;
+    let srv = TestServer::start_process().await;
     let (n2, n3) = (srv.extra_node(), srv.extra_node());
     let urls = [srv.url.clone(), n2.url.clone(), n3.url.clone()];
     let (t, refresh, cid, secret) = srv.tokens(ALL_SCOPES).await;

@@ -551,7 +551,7 @@ async fn wait_log(srv: &TestServer, n: usize) -> Vec<Value> {
 
 #[tokio::test]
 async fn kill9_mid_delivery_then_restart_delivers() {
-    let mut srv = TestServer::start().await;
+    let mut srv = TestServer::start_process().await;
     let rx = Receiver::start().await;
     rx.inner.delay_ms.store(30_000, Ordering::SeqCst);
     let t = srv.token(SCOPES).await;
@@ -711,7 +711,7 @@ async fn a_slow_receiver_does_not_delay_others() {
 
 #[tokio::test]
 async fn two_nodes_send_each_event_once() {
-    let srv = TestServer::start().await;
+    let srv = TestServer::start_process().await;
     let n2 = srv.extra_node();
     let rx = Receiver::start().await;
     let t = srv.token(SCOPES).await;

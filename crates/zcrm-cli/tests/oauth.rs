@@ -5,7 +5,7 @@ use common::*;
 
 #[tokio::test]
 async fn first_start_banner_code_exchanges_for_tokens() {
-    let srv = TestServer::start().await;
+    let srv = TestServer::start_process().await;
     let (id, secret, code) = srv.boot_client.clone();
     assert!(id.starts_with("1000."), "client id {id}");
     let r = srv

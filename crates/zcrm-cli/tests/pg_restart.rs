@@ -46,7 +46,7 @@ async fn database_restart_fails_calls_then_recovers() {
         on_postgres(),
         "set ZCRM_TEST_DATABASE_URL: this test is about PostgreSQL"
     );
-    let srv = TestServer::start().await;
+    let srv = TestServer::start_process().await;
     let t = srv.token(ALL_SCOPES).await;
     let ids = srv
         .create(

@@ -577,7 +577,7 @@ async fn mass_status(srv: &TestServer, t: &str, module: &str, job: &str) -> serd
 
 #[tokio::test]
 async fn mass_update_by_ids_and_by_view_survives_kill9() {
-    let mut srv = TestServer::start().await;
+    let mut srv = TestServer::start_process().await;
     let scopes = format!("{ALL_SCOPES},ZohoCRM.mass_update.ALL");
     let (t, refresh, cid, secret) = srv.tokens(&scopes).await;
     let ids = srv

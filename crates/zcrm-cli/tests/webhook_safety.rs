@@ -1,6 +1,6 @@
 //! A server that does not listen on loopback alone refuses private webhook
-//! targets unless the operator allows them. (Own test binary: it sets the
-//! environment of the servers it starts.)
+//! targets unless the operator allows them (`allow_private_webhooks` off stands
+//! for such a server).
 
 mod common;
 use common::*;
@@ -8,8 +8,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn private_targets_refused_unless_allowed() {
-    std::env::set_var("ZCRM_ALLOW_PRIVATE_WEBHOOKS", "false");
-    let srv = TestServer::start().await;
+    let srv = TestServer::start_with(|c| c.allow_private_webhooks = Some(false)).await;
     let t = srv.token("ZohoCRM.notifications.ALL").await;
     for url in [
         "http://127.0.0.1:9/hook",
