@@ -26,8 +26,6 @@ const LONG_FILES: &[(&str, usize)] = &[
     ("crates/zcrm-cli/tests/notifications.rs", 1051),
     ("crates/zcrm-cli/tests/record_actions.rs", 790),
     ("crates/zcrm-cli/tests/search_coql.rs", 707),
-    // Being split now.
-    ("crates/zcrm-cli/src/main.rs", 678),
 ];
 
 /// Functions whose body is over 100 lines today: file, name, body lines.
@@ -55,8 +53,6 @@ const LONG_FNS: &[(&str, &str, usize)] = &[
     ("crates/zcrm-cli/tests/search_coql.rs", "dates_lookups_and_picklists_on_deals", 132),
     ("crates/zcrm-cli/tests/tags.rs", "tags_lifecycle_on_records", 186),
     ("crates/zcrm-cli/tests/validation.rs", "per_field_type_errors", 114),
-    // Being split now.
-    ("crates/zcrm-cli/src/main.rs", "admin", 124),
 ];
 
 /// Functions that are one literal table, exempt from the length rule for
@@ -67,8 +63,9 @@ const LONG_FNS: &[(&str, &str, usize)] = &[
 /// in a function goes here, with the reason.
 const DATA_TABLES: &[(&str, &str, &str)] = &[];
 
-/// Module cycles today: crate, and the modules that depend on each other.
-/// `(crate root)` stands for items defined in `lib.rs`/`main.rs` themselves.
+/// Module cycles allowed: none today. An entry names a crate and the modules
+/// that depend on each other; `(crate root)` stands for items defined in
+/// `lib.rs`/`main.rs` themselves.
 #[rustfmt::skip]
 const CYCLES: &[(&str, &[&str])] = &[
 ];
