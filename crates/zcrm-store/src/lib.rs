@@ -4,21 +4,22 @@
 //! Layers, each using only those below it (`cargo test -p zcrm-core --test
 //! architecture` fails on a cycle):
 //!
-//! 1. `error`, `refusal`, `password`, `files`: the store's vocabulary and
+//! 1. `refusal`, `error`, `password`, `files`: the store's vocabulary and
 //!    leaf services.
 //! 2. `db`: connections to SQLite or PostgreSQL, and sessions.
-//! 3. `schema` (column names, an org's record tables), `query` (criteria and
-//!    COQL to SQL), and `control` (orgs, users, clients and tokens, API limits).
-//! 4. `rows` (table names, SELECT lists, reading rows) and `org`
-//!    ([`records::OrgStore`] itself, which every area below adds methods to).
-//! 5. `outbox`: notifications queued in a write's transaction, claimed and
+//! 3. `schema`: column names, an org's record tables.
+//! 4. `query` (criteria and COQL to SQL), `control` (orgs, users, clients and
+//!    tokens, API limits), `rows` (table names, SELECT lists, reading rows).
+//! 5. `org`: [`records::OrgStore`] itself, which every area above adds
+//!    methods to, and who writes.
+//! 6. `outbox`: notifications queued in a write's transaction, claimed and
 //!    recorded.
-//! 6. `links`: many-to-many related lists (they notify).
-//! 7. `records`: reading, writing, relating and deleting records.
-//! 8. `tags`, `attachments`, `mass_update`, `bulk`, `convert`, `seed`: the
+//! 7. `links`: many-to-many related lists (they notify).
+//! 8. `records`: reading, writing, relating and deleting records.
+//! 9. `tags`, `attachments`, `mass_update`, `bulk`, `convert`, `seed`: the
 //!    areas built on records.
-//! 9. `backend`: where the data lives, and opening stores with every area's
-//!    tables.
+//! 10. `backend`: where the data lives, and opening stores with every area's
+//!     tables.
 
 pub mod attachments;
 pub mod backend;
