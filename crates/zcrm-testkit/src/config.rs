@@ -1,7 +1,8 @@
 //! The configuration test servers start from.
 
 use crate::pg::PgDatabase;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
 use zcrm_server::{BulkConfig, Config};
 
 /// `ZCRM_TEST_FILE_STORE=s3://…` runs the suite with files in an S3-compatible store.
@@ -29,4 +30,18 @@ pub fn test_config(dir: PathBuf, db: Option<&PgDatabase>) -> Config {
         allow_private_webhooks: None,
         bulk: BulkConfig::default(),
     }
+}
+
+/// A fresh data dir, in memory where the machine has `/dev/shm`: SQLite's
+/// `synchronous=FULL` makes each commit an fsync, a tenth of the suite's time
+/// on a disk, and no test here is about power loss (after a kill -9 the next
+/// process reads the same page cache).
+pub fn data_dir() -> TempDir {
+    let mut b = tempfile::Builder::new();
+    b.prefix("zcrm-test-");
+    let shm = Path::new("/dev/shm");
+    shm.is_dir()
+        .then(|| b.tempdir_in(shm).ok())
+        .flatten()
+        .unwrap_or_else(|| b.tempdir().expect("a temp dir"))
 }

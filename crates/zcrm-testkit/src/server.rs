@@ -1,7 +1,7 @@
 //! A test server's life: start (in this process or as a `zcrm serve`
 //! process), restart, extra nodes, the admin side, stop.
 
-use crate::config::test_config;
+use crate::config::{data_dir, test_config};
 use crate::in_process::InProcess;
 use crate::pg::PgDatabase;
 use crate::process::{self, Node};
@@ -108,7 +108,7 @@ impl TestServer {
     }
 
     fn prepare(tweak: impl FnOnce(&mut Config)) -> (tempfile::TempDir, Option<PgDatabase>, Config) {
-        let dir = tempfile::tempdir().expect("a temp dir");
+        let dir = data_dir();
         let db = PgDatabase::create();
         let mut config = test_config(dir.path().to_path_buf(), db.as_ref());
         tweak(&mut config);
