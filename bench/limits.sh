@@ -33,7 +33,7 @@ trap cleanup EXIT
 measure() { # path-or-script port → "req/s p50_ms p99_ms non2xx"
   local args=(-t1 -c"$CONNS" -d"$DUR" --latency) url="http://127.0.0.1:$2/"
   if [[ "$1" == *.lua ]]; then args+=(-s "$1"); else url="http://127.0.0.1:$2$1"; fi
-  taskset -c 1 wrk "${args[@]}" "$url" | tee /dev/stderr | awk '
+  taskset -c 1 wrk "${args[@]}" "$url" | tee -a /dev/stderr | awk '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
     /Requests\/sec/ { rps = $2 }
     /^ +50%/ { p50 = ms($2) }

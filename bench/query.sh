@@ -32,7 +32,7 @@ http() { # method path body → "p50 p99" (ms), and checks the answer first
   code=$(curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "Authorization: Zoho-oauthtoken $ZCRM_BENCH_TOKEN" \
     ${3:+-H 'Content-Type: application/json' --data "$3"} "http://127.0.0.1:$PORT$2")
   [ "$code" = 200 ] || { echo "query answered $code: $1 $2 $3" >&2; exit 1; }
-  taskset -c 1 wrk -t1 -c1 -d"$DUR" --latency -s bench/req.lua "http://127.0.0.1:$PORT" | tee /dev/stderr | awk '
+  taskset -c 1 wrk -t1 -c1 -d"$DUR" --latency -s bench/req.lua "http://127.0.0.1:$PORT" | tee -a /dev/stderr | awk '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
     /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } END { printf "%.3f %.3f\n", p50, p99 }'
 }
