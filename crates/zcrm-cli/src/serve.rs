@@ -46,6 +46,12 @@ pub struct ServeArgs {
     /// Most data rows in one bulk-write CSV (Zoho's limit is 25,000).
     #[arg(long, env = "ZCRM_BULK_WRITE_MAX_ROWS", default_value_t = 25000)]
     bulk_write_max_rows: i64,
+    /// Notification channels one client may have in an org.
+    #[arg(long, env = "ZCRM_WATCH_CHANNELS_PER_CLIENT", default_value_t = 100)]
+    watch_channels_per_client: usize,
+    /// Notification channels an org may have, all clients together.
+    #[arg(long, env = "ZCRM_WATCH_CHANNELS_PER_ORG", default_value_t = 1000)]
+    watch_channels_per_org: usize,
 }
 
 async fn shutdown_signal() {
@@ -84,6 +90,10 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             concurrent_jobs: a.bulk_concurrent_jobs,
             jobs_per_day: a.bulk_jobs_per_day,
             write_max_rows: a.bulk_write_max_rows,
+        },
+        watch: zcrm_server::WatchConfig {
+            channels_per_client: a.watch_channels_per_client,
+            channels_per_org: a.watch_channels_per_org,
         },
     };
     let (server, first) = Server::bind(config).await?;

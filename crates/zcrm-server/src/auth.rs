@@ -21,6 +21,8 @@ pub struct Caller {
     pub app: Arc<App>,
     pub org: Arc<OrgCtx>,
     pub user_id: i64,
+    /// The client the token was issued to (channels belong to it).
+    pub client_id: Arc<str>,
     /// The token's scopes, for handlers whose needs depend on the request (COQL).
     pub scopes: Arc<Scopes>,
 }
@@ -190,6 +192,7 @@ async fn authorize(
         app: app.clone(),
         org: org.clone(),
         user_id: info.user_id,
+        client_id: info.client_id.clone(),
         scopes: info.scopes.clone(),
     });
     Ok((org, info.client_id.clone()))

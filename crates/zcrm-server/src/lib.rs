@@ -15,7 +15,7 @@ mod state;
 mod token_cache;
 mod wire;
 
-pub use state::{App, BulkConfig, Config};
+pub use state::{App, BulkConfig, Config, WatchConfig};
 
 use axum::Router;
 use std::future::Future;

@@ -42,6 +42,25 @@ pub struct Config {
     pub allow_private_webhooks: Option<bool>,
     /// Bulk read/write job limits.
     pub bulk: BulkConfig,
+    /// Notification channels a client, and an org, may have.
+    pub watch: WatchConfig,
+}
+
+/// Caps on notification channels (Zoho documents none; each channel makes
+/// every write of its module queue a delivery, so they are bounded).
+#[derive(Debug, Clone, Copy)]
+pub struct WatchConfig {
+    pub channels_per_client: usize,
+    pub channels_per_org: usize,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            channels_per_client: 100,
+            channels_per_org: 1_000,
+        }
+    }
 }
 
 /// Limits of bulk jobs, per org and kind of job (read or write).

@@ -3,7 +3,7 @@
 use crate::pg::PgDatabase;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
-use zcrm_server::{BulkConfig, Config};
+use zcrm_server::{BulkConfig, Config, WatchConfig};
 
 /// `ZCRM_TEST_FILE_STORE=s3://…` runs the suite with files in an S3-compatible store.
 pub fn test_file_store() -> Option<String> {
@@ -29,6 +29,7 @@ pub fn test_config(dir: PathBuf, db: Option<&PgDatabase>) -> Config {
         file_store: test_file_store(),
         allow_private_webhooks: None,
         bulk: BulkConfig::default(),
+        watch: WatchConfig::default(),
     }
 }
 

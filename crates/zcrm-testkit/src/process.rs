@@ -62,6 +62,14 @@ fn serve_args(c: &Config) -> Vec<OsString> {
         ("--bulk-concurrent-jobs", c.bulk.concurrent_jobs.to_string()),
         ("--bulk-jobs-per-day", c.bulk.jobs_per_day.to_string()),
         ("--bulk-write-max-rows", c.bulk.write_max_rows.to_string()),
+        (
+            "--watch-channels-per-client",
+            c.watch.channels_per_client.to_string(),
+        ),
+        (
+            "--watch-channels-per-org",
+            c.watch.channels_per_org.to_string(),
+        ),
     ] {
         a.push(flag.into());
         a.push(v.into());

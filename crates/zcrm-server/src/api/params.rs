@@ -25,34 +25,12 @@ pub fn json_body(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, ApiErro
     }
 }
 
-/// The `data` array of a write body: present, an array of objects, 1..=max items.
+/// The `data` array of a write body: present, an array, 1..=max items.
 pub fn data_array(
     body: &serde_json::Map<String, Value>,
     max: usize,
 ) -> Result<Vec<Value>, ApiError> {
-    let data = body.get("data").ok_or_else(|| {
-        ApiError::new(Code::MandatoryNotFound)
-            .detail("api_name", "data")
-            .detail("json_path", "$.data")
-    })?;
-    let arr = data.as_array().ok_or_else(|| {
-        ApiError::new(Code::InvalidData)
-            .detail("api_name", "data")
-            .detail("json_path", "$.data")
-            .detail("expected_data_type", "jsonarray")
-    })?;
-    if arr.is_empty() {
-        return Err(ApiError::new(Code::RequiredDataNotFound)
-            .detail("api_name", "data")
-            .detail("json_path", "$.data"));
-    }
-    if arr.len() > max {
-        return Err(ApiError::new(Code::LimitExceeded)
-            .detail("limit", max)
-            .detail("api_name", "data")
-            .detail("json_path", "$.data"));
-    }
-    Ok(arr.clone())
+    crate::wire::items::list(body, "data", max, Code::RequiredDataNotFound).map(<[Value]>::to_vec)
 }
 
 /// Comma-separated ids, each a positive integer, at most `max`.

@@ -32,6 +32,7 @@ fn expected_type(message: &str) -> Option<&'static str> {
     let expected = message.split(", expected ").nth(1)?;
     Some(match expected {
         e if e.starts_with("a boolean") => "boolean",
+        e if e.starts_with("a datetime") => "datetime",
         e if e.starts_with("a string") => "text",
         e if e.starts_with('i') || e.starts_with('u') || e.contains("integer") => "integer",
         e if e.starts_with("a sequence") => "jsonarray",
@@ -61,14 +62,21 @@ fn supported_values(message: &str) -> Option<Vec<String>> {
 /// with `expected_data_type` where serde says which.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let err = match serde_path_to_error::deserialize(de) {
-        Ok(v) => return Ok(v),
-        Err(e) => e,
-    };
+    serde_path_to_error::deserialize(de).map_err(|e| zoho_error(e, "$"))
+}
+
+/// `T` from one item of a list already read as JSON, `at` being the item's
+/// own path (`$.watch[2]`): each item of a batch fails alone, as Zoho's 207
+/// answers do, with the same errors as [`decode`].
+pub fn decode_at<T: DeserializeOwned>(value: &serde_json::Value, at: &str) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| zoho_error(e, at))
+}
+
+fn zoho_error(err: serde_path_to_error::Error<serde_json::Error>, at: &str) -> ApiError {
     if !err.inner().is_data() {
-        return Err(ApiError::new(Code::InvalidData).message("body is not a valid JSON object"));
+        return ApiError::new(Code::InvalidData).message("body is not a valid JSON object");
     }
-    let mut path = String::from("$");
+    let mut path = String::from(at);
     let mut key = String::new();
     for seg in err.path().iter() {
         match seg {
@@ -86,22 +94,24 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .strip_prefix("missing field `")
         .and_then(|m| m.split('`').next())
     {
-        return Err(ApiError::new(Code::MandatoryNotFound)
+        return ApiError::new(Code::MandatoryNotFound)
             .detail("api_name", missing)
-            .detail("json_path", format!("{path}.{missing}")));
+            .detail("json_path", format!("{path}.{missing}"));
     }
-    if key.is_empty() {
-        return Err(ApiError::new(Code::InvalidData).message("body is not a valid JSON object"));
+    if key.is_empty() && at == "$" {
+        return ApiError::new(Code::InvalidData).message("body is not a valid JSON object");
     }
-    let mut e = ApiError::new(Code::InvalidData)
-        .detail("api_name", key)
-        .detail("json_path", path);
+    let mut e = ApiError::new(Code::InvalidData);
+    if !key.is_empty() {
+        e = e.detail("api_name", key);
+    }
+    e = e.detail("json_path", path);
     if let Some(values) = supported_values(&message) {
         e = e.detail("supported_values", values);
     } else if let Some(t) = expected_type(&message) {
         e = e.detail("expected_data_type", t);
     }
-    Err(e)
+    e
 }
 
 #[cfg(test)]

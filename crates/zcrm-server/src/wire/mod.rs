@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod item;
+pub mod items;
 pub mod record;
 
 pub use body::Body;

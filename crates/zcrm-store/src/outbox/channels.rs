@@ -21,6 +21,9 @@ pub struct Channel {
     pub return_affected_field_values: bool,
     pub fields: Option<Value>,
     pub notification_condition: Option<Value>,
+    /// The client (`client_id`) that made the channel; only it sees and
+    /// changes it. `None` for channels made before owners were kept.
+    pub owner: Option<String>,
 }
 
 fn channel_from(r: &[SqlValue]) -> Result<Channel, StoreError> {
@@ -40,10 +43,11 @@ fn channel_from(r: &[SqlValue]) -> Result<Channel, StoreError> {
         return_affected_field_values: opt_int(&r[7]) == Some(1),
         fields: parse(&r[8]),
         notification_condition: parse(&r[9]),
+        owner: opt_text(&r[10]),
     })
 }
 
-const CHANNEL_COLS: &str = "channel_id, module, events, notify_url, token, expiry, notify_on_related, return_values, fields, conditions";
+const CHANNEL_COLS: &str = "channel_id, module, events, notify_url, token, expiry, notify_on_related, return_values, fields, conditions, client_id";
 
 impl OrgStore {
     /// Live (unexpired) subscriptions, optionally of one channel / module, ordered.
@@ -106,7 +110,7 @@ impl OrgStore {
                     c.exec(
                         &format!(
                             "INSERT INTO {p}watch_channels ({CHANNEL_COLS}, created_time)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
                         ),
                         &[
                             ch.channel_id.into(),
@@ -119,6 +123,7 @@ impl OrgStore {
                             ch.return_affected_field_values.into(),
                             ch.fields.map(|v| v.to_string()).into(),
                             ch.notification_condition.map(|v| v.to_string()).into(),
+                            ch.owner.into(),
                             now.into(),
                         ],
                     )?;

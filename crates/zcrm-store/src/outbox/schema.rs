@@ -39,5 +39,14 @@ pub fn migrate(c: &mut dyn Conn, prefix: &str) -> Result<(), StoreError> {
     {
         c.batch(&format!("ALTER TABLE {prefix}outbox ADD COLUMN vals TEXT"))?;
     }
+    // Added with channel owners: the client that made each channel.
+    if !crate::schema::existing_columns(c, schema, "watch_channels")?
+        .iter()
+        .any(|n| n == "client_id")
+    {
+        c.batch(&format!(
+            "ALTER TABLE {prefix}watch_channels ADD COLUMN client_id TEXT"
+        ))?;
+    }
     Ok(())
 }

@@ -132,6 +132,7 @@ pub(super) async fn watch_leads(store: &OrgStore) {
         return_affected_field_values: false,
         fields: None,
         notification_condition: None,
+        owner: Some("1000.client".into()),
     };
     store
         .save_channels(vec![channel], false, T0)
