@@ -41,3 +41,82 @@ async fn coql_body_errors_name_the_key() {
     assert_error(&r, 400, "INVALID_DATA");
     assert!(r.body.to_string().len() < 500, "{}", r.body);
 }
+
+#[tokio::test]
+async fn tag_body_errors_name_the_key_and_item() {
+    let srv = TestServer::start().await;
+    let t = srv.token(ALL_SCOPES).await;
+    let r = srv
+        .post(
+            "/crm/v8/settings/tags?module=Leads",
+            &t,
+            json!({"tags": [{"name": "ok"}, {"name": 5}]}),
+        )
+        .await;
+    assert_error(&r, 400, "INVALID_DATA");
+    assert_eq!(
+        r.body["details"],
+        json!({"api_name": "name", "json_path": "$.tags[1].name", "expected_data_type": "text"})
+    );
+    let ids = srv
+        .create("Leads", &t, vec![json!({"Last_Name": "Tagged"})])
+        .await;
+    let r = srv
+        .post(
+            "/crm/v8/Leads/actions/add_tags",
+            &t,
+            json!({"ids": [ids[0], "not-an-id"], "tags": [{"name": "vip"}]}),
+        )
+        .await;
+    assert_error(&r, 400, "INVALID_DATA");
+    assert_eq!(r.body["details"]["json_path"], "$.ids[1]");
+    // Nothing was tagged by the refused call.
+    let r = srv
+        .post(
+            "/crm/v8/Leads/actions/add_tags",
+            &t,
+            json!({"ids": [ids[0]], "tags": [{"name": "vip"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_bad_watch_item_fails_alone() {
+    let srv = TestServer::start().await;
+    let t = srv.token("ZohoCRM.notifications.ALL").await;
+    let good = json!({"channel_id": "1", "events": ["Leads.create"], "notify_url": "http://127.0.0.1:9/h"});
+    let bad = json!({"channel_id": "2", "events": ["Leads.create"], "notify_url": "http://127.0.0.1:9/h",
+        "channel_expiry": 5, "notify_on_related_action": "yes"});
+    let r = srv
+        .post(
+            "/crm/v8/actions/watch",
+            &t,
+            json!({"watch": [good, bad, 7]}),
+        )
+        .await;
+    assert_eq!(r.status, 207, "{}", r.body);
+    assert_eq!(r.body["watch"][0]["status"], "success");
+    assert_eq!(r.body["watch"][1]["code"], "INVALID_DATA");
+    assert_eq!(
+        r.body["watch"][1]["details"]["json_path"],
+        "$.watch[1].channel_expiry"
+    );
+    assert_eq!(
+        r.body["watch"][1]["details"]["expected_data_type"],
+        "datetime"
+    );
+    assert_eq!(
+        r.body["watch"][2]["details"],
+        json!({"json_path": "$.watch[2]", "expected_data_type": "jsonobject"})
+    );
+    let r = srv
+        .post(
+            "/crm/v8/actions/watch",
+            &t,
+            json!({"watch": {"channel_id": 1}}),
+        )
+        .await;
+    assert_error(&r, 400, "INVALID_DATA");
+    assert_eq!(r.body["details"]["expected_data_type"], "jsonarray");
+}

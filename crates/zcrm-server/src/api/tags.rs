@@ -2,18 +2,19 @@
 //! count) and `/crm/v8/{module}[/{id}]/actions/{add,remove}_tags`.
 
 use super::params::module_param;
-use super::params::{batch_status, json_body, Params};
+use super::params::{batch_status, Params};
 use super::users_org::no_content;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
-use crate::wire::Success;
-use axum::body::Bytes;
+use crate::wire::fields::Id;
+use crate::wire::{Body, Success};
 use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::Extension;
-use serde_json::{json, Map, Value};
+use serde::Deserialize;
+use serde_json::{json, Value};
 use std::sync::Arc;
-use zcrm_core::ids::{parse_id, parse_id_str};
+use zcrm_core::ids::parse_id_str;
 use zcrm_core::meta::Module;
 use zcrm_core::value::format_datetime;
 use zcrm_core::{ApiError, Code};
@@ -62,29 +63,46 @@ fn ctx(caller: &Caller) -> WriteCtx {
     }
 }
 
-/// The `tags` array of a body, 1..=max objects.
-fn tags_array(body: &Map<String, Value>, max: usize) -> Result<Vec<Map<String, Value>>, ApiError> {
-    let arr = body.get("tags").and_then(|t| t.as_array()).ok_or_else(|| {
-        ApiError::new(Code::MandatoryNotFound)
-            .detail("api_name", "tags")
-            .detail("json_path", "$.tags")
-    })?;
-    if arr.is_empty() || arr.len() > max {
-        return Err(ApiError::new(Code::LimitExceeded)
-            .detail("limit", max)
-            .detail("api_name", "tags")
-            .detail("json_path", "$.tags"));
+/// A tags body: `tags` items (settings calls, add/remove), and add/remove's
+/// `ids` and `over_write`.
+#[derive(Deserialize)]
+pub struct TagsBody {
+    #[serde(default)]
+    tags: Option<Vec<TagItem>>,
+    #[serde(default)]
+    ids: Option<Vec<Id>>,
+    #[serde(default)]
+    over_write: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct TagItem {
+    #[serde(default)]
+    id: Option<Id>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    color_code: Option<String>,
+    #[serde(default)]
+    conflict_id: Option<Id>,
+}
+
+impl TagsBody {
+    /// The `tags` items, 1..=max.
+    fn tags(self, max: usize) -> Result<Vec<TagItem>, ApiError> {
+        let tags = self.tags.ok_or_else(|| {
+            ApiError::new(Code::MandatoryNotFound)
+                .detail("api_name", "tags")
+                .detail("json_path", "$.tags")
+        })?;
+        if tags.is_empty() || tags.len() > max {
+            return Err(ApiError::new(Code::LimitExceeded)
+                .detail("limit", max)
+                .detail("api_name", "tags")
+                .detail("json_path", "$.tags"));
+        }
+        Ok(tags)
     }
-    arr.iter()
-        .enumerate()
-        .map(|(i, t)| {
-            t.as_object().cloned().ok_or_else(|| {
-                ApiError::new(Code::InvalidData)
-                    .detail("api_name", "tags")
-                    .detail("json_path", format!("$.tags[{i}]"))
-            })
-        })
-        .collect()
 }
 
 fn status_of<T, E>(items: &[Result<T, E>], all_ok: u16) -> u16 {
@@ -93,10 +111,6 @@ fn status_of<T, E>(items: &[Result<T, E>], all_ok: u16) -> u16 {
         items.len(),
         all_ok,
     )
-}
-
-fn opt_str(o: &Map<String, Value>, k: &str) -> Option<String> {
-    o.get(k).and_then(|v| v.as_str()).map(String::from)
 }
 
 pub async fn list(
@@ -118,17 +132,16 @@ pub async fn list(
 pub async fn create(
     Extension(caller): Extension<Caller>,
     Query(q): Query<Params>,
-    body: Bytes,
+    Body(body): Body<TagsBody>,
 ) -> HttpResult<Response> {
     let m = module_param(&caller, &q)?;
-    let body = json_body(&body)?;
-    let tags = tags_array(&body, 50)?;
-    let specs: Vec<(String, Option<String>)> = tags
-        .iter()
+    let specs: Vec<(String, Option<String>)> = body
+        .tags(50)?
+        .into_iter()
         .map(|t| {
             (
-                opt_str(t, "name").unwrap_or_default(),
-                opt_str(t, "color_code").or_else(|| q.get("color_code").cloned()),
+                t.name.unwrap_or_default(),
+                t.color_code.or_else(|| q.get("color_code").cloned()),
             )
         })
         .collect();
@@ -172,19 +185,13 @@ async fn update(
 pub async fn update_many(
     Extension(caller): Extension<Caller>,
     Query(q): Query<Params>,
-    body: Bytes,
+    Body(body): Body<TagsBody>,
 ) -> HttpResult<Response> {
     let m = module_param(&caller, &q)?;
-    let body = json_body(&body)?;
-    let changes = tags_array(&body, 50)?
-        .iter()
-        .map(|t| {
-            (
-                t.get("id").and_then(parse_id),
-                opt_str(t, "name"),
-                opt_str(t, "color_code"),
-            )
-        })
+    let changes = body
+        .tags(50)?
+        .into_iter()
+        .map(|t| (t.id.map(|i| i.0), t.name, t.color_code))
         .collect();
     update(&caller, m, changes).await
 }
@@ -193,19 +200,13 @@ pub async fn update_one(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     Query(q): Query<Params>,
-    body: Bytes,
+    Body(body): Body<TagsBody>,
 ) -> HttpResult<Response> {
     let m = module_param(&caller, &q)?;
     let id = parse_id_str(&id)
         .ok_or_else(|| ApiError::new(Code::InvalidData).detail("resource_path_index", 3))?;
-    let body = json_body(&body)?;
-    let t = tags_array(&body, 1)?.remove(0);
-    update(
-        &caller,
-        m,
-        vec![(Some(id), opt_str(&t, "name"), opt_str(&t, "color_code"))],
-    )
-    .await
+    let t = body.tags(1)?.remove(0);
+    update(&caller, m, vec![(Some(id), t.name, t.color_code)]).await
 }
 
 pub async fn delete(
@@ -227,13 +228,12 @@ pub async fn delete(
 pub async fn merge(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body<TagsBody>,
 ) -> HttpResult<Response> {
     let id = parse_id_str(&id)
         .ok_or_else(|| ApiError::new(Code::InvalidData).detail("resource_path_index", 3))?;
-    let body = json_body(&body)?;
-    let t = tags_array(&body, 1)?.remove(0);
-    let into = t.get("conflict_id").and_then(parse_id).ok_or_else(|| {
+    let t = body.tags(1)?.remove(0);
+    let into = t.conflict_id.map(|i| i.0).ok_or_else(|| {
         ApiError::new(Code::MandatoryNotFound)
             .detail("api_name", "conflict_id")
             .detail("json_path", "$.tags[0].conflict_id")
@@ -270,19 +270,16 @@ pub async fn records_count(
 }
 
 /// The tags named in an add/remove body: objects with `name` or `id`.
-fn tag_refs(body: &Map<String, Value>) -> Result<Vec<TagRef>, ApiError> {
-    tags_array(body, 10)?
-        .iter()
+fn tag_refs(tags: Vec<TagItem>) -> Result<Vec<TagRef>, ApiError> {
+    tags.into_iter()
         .enumerate()
-        .map(
-            |(i, t)| match (t.get("id").and_then(parse_id), opt_str(t, "name")) {
-                (Some(id), _) => Ok(TagRef::Id(id)),
-                (None, Some(n)) => Ok(TagRef::Name(n)),
-                _ => Err(ApiError::new(Code::MandatoryNotFound)
-                    .detail("api_name", "name")
-                    .detail("json_path", format!("$.tags[{i}].name"))),
-            },
-        )
+        .map(|(i, t)| match (t.id, t.name) {
+            (Some(id), _) => Ok(TagRef::Id(id.0)),
+            (None, Some(n)) => Ok(TagRef::Name(n)),
+            _ => Err(ApiError::new(Code::MandatoryNotFound)
+                .detail("api_name", "name")
+                .detail("json_path", format!("$.tags[{i}].name"))),
+        })
         .collect()
 }
 
@@ -290,17 +287,14 @@ async fn tag_records(
     caller: &Caller,
     m: Arc<Module>,
     records: Vec<i64>,
-    body: &Map<String, Value>,
+    body: TagsBody,
     q: &Params,
     add: bool,
 ) -> HttpResult<Response> {
-    let tags = tag_refs(body)?;
-    let over_write = body
-        .get("over_write")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false)
+    let over_write = body.over_write.unwrap_or(false)
         || q.get("over_write")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let tags = tag_refs(body.tags(10)?)?;
     let now = caller.app.now();
     let fresh = tags.iter().map(|_| caller.app.ids.next(now)).collect();
     let out = caller
@@ -332,9 +326,9 @@ async fn tag_records(
     Ok(json_response(status_of(&out, 200), &json!({"data": items})))
 }
 
-fn record_ids(body: &Map<String, Value>, q: &Params) -> Result<Vec<i64>, ApiError> {
-    let ids: Vec<i64> = match (body.get("ids"), q.get("ids")) {
-        (Some(Value::Array(a)), _) => a.iter().filter_map(parse_id).collect(),
+fn record_ids(body: &mut TagsBody, q: &Params) -> Result<Vec<i64>, ApiError> {
+    let ids: Vec<i64> = match (body.ids.take(), q.get("ids")) {
+        (Some(a), _) => a.into_iter().map(|i| i.0).collect(),
         (_, Some(raw)) => raw.split(',').filter_map(parse_id_str).collect(),
         _ => Vec::new(),
     };
@@ -360,10 +354,9 @@ pub async fn add_one(
     Extension(PathModule(m)): Extension<PathModule>,
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<Params>,
-    body: Bytes,
+    Body(body): Body<TagsBody>,
 ) -> HttpResult<Response> {
-    let body = json_body(&body)?;
-    tag_records(&caller, m, vec![record_id(&id)?], &body, &q, true).await
+    tag_records(&caller, m, vec![record_id(&id)?], body, &q, true).await
 }
 
 pub async fn remove_one(
@@ -371,30 +364,27 @@ pub async fn remove_one(
     Extension(PathModule(m)): Extension<PathModule>,
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<Params>,
-    body: Bytes,
+    Body(body): Body<TagsBody>,
 ) -> HttpResult<Response> {
-    let body = json_body(&body)?;
-    tag_records(&caller, m, vec![record_id(&id)?], &body, &q, false).await
+    tag_records(&caller, m, vec![record_id(&id)?], body, &q, false).await
 }
 
 pub async fn add_many(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
     Query(q): Query<Params>,
-    body: Bytes,
+    Body(mut body): Body<TagsBody>,
 ) -> HttpResult<Response> {
-    let body = json_body(&body)?;
-    let ids = record_ids(&body, &q)?;
-    tag_records(&caller, m, ids, &body, &q, true).await
+    let ids = record_ids(&mut body, &q)?;
+    tag_records(&caller, m, ids, body, &q, true).await
 }
 
 pub async fn remove_many(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
     Query(q): Query<Params>,
-    body: Bytes,
+    Body(mut body): Body<TagsBody>,
 ) -> HttpResult<Response> {
-    let body = json_body(&body)?;
-    let ids = record_ids(&body, &q)?;
-    tag_records(&caller, m, ids, &body, &q, false).await
+    let ids = record_ids(&mut body, &q)?;
+    tag_records(&caller, m, ids, body, &q, false).await
 }

@@ -4,11 +4,10 @@
 use super::{invalid, mandatory, not_subscribed, Mode};
 use crate::auth::Caller;
 use crate::notify::check_url;
-use serde::de::{Deserializer, Visitor};
+use crate::wire::fields::{datetime, given};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fmt;
 use zcrm_core::value::parse_datetime;
 use zcrm_core::{ApiError, Code};
 use zcrm_store::outbox::Channel;
@@ -59,30 +58,6 @@ pub struct WatchItem {
 enum ChannelId {
     Number(u64),
     Text(String),
-}
-
-fn given<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// A datetime is sent as text; anything else is named a datetime in the error.
-fn datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    struct Text;
-    impl Visitor<'_> for Text {
-        type Value = Option<String>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a datetime")
-        }
-        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    }
-    d.deserialize_any(Text).map(Some)
 }
 
 impl WatchItem {
