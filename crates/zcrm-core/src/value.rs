@@ -5,7 +5,7 @@ use crate::error::{ApiError, Code};
 use crate::ids::parse_id;
 use crate::meta::{DataType, Field, Storage};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// A value as kept in a typed column.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -296,34 +296,6 @@ pub fn format_datetime(ms: i64, tz: chrono_tz::Tz) -> String {
     )
 }
 
-/// A stored value as Zoho's JSON. Lookups arrive here with their display name
-/// already resolved by the store (`name`), and users with their email.
-pub fn render(field: &Field, v: &SqlValue, tz: chrono_tz::Tz) -> Value {
-    if v.is_null() {
-        return match field.data_type {
-            DataType::Multiselectpicklist => json!([]),
-            DataType::Boolean => Value::Bool(false),
-            _ => Value::Null,
-        };
-    }
-    use DataType::*;
-    match (field.data_type, v) {
-        (Datetime, SqlValue::Int(ms)) => Value::String(format_datetime(*ms, tz)),
-        (Boolean, SqlValue::Int(i)) => Value::Bool(*i != 0),
-        (Bigint, SqlValue::Int(i)) => Value::String(i.to_string()),
-        (Integer, SqlValue::Int(i)) => json!(i),
-        (Double | Percent | Currency | Decimal, SqlValue::Real(f)) => json!(f),
-        (Double | Percent | Currency | Decimal, SqlValue::Int(i)) => json!(*i as f64),
-        (_, SqlValue::Text(s)) if field.data_type.storage() == Storage::Json => {
-            serde_json::from_str(s).unwrap_or(Value::Null)
-        }
-        (_, SqlValue::Text(s)) => Value::String(s.clone()),
-        (_, SqlValue::Int(i)) => json!(i),
-        (_, SqlValue::Real(f)) => json!(f),
-        (_, SqlValue::Null) => Value::Null,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,29 +393,42 @@ pub fn write_json(out: &mut String, field: &Field, v: &SqlValue, tz: chrono_tz::
 mod write_tests {
     use super::*;
     use crate::meta::Catalog;
+    use serde_json::json;
 
     #[test]
-    fn direct_writer_matches_value_rendering() {
+    fn values_are_written_as_zoho_renders_them() {
         let cat = Catalog::standard().unwrap();
         let leads = cat.module("Leads").unwrap();
         let cases = [
-            ("Last_Name", SqlValue::Text("Bo\"yle\n\u{1}é".into())),
-            ("Annual_Revenue", SqlValue::Real(1200.5)),
-            ("Annual_Revenue", SqlValue::Int(7)),
-            ("No_of_Employees", SqlValue::Int(42)),
-            ("Email_Opt_Out", SqlValue::Int(1)),
-            ("Email_Opt_Out", SqlValue::Null),
-            ("Created_Time", SqlValue::Int(1_764_000_000_000)),
-            ("Tag", SqlValue::Text("[\"a\",\"b\"]".into())),
-            ("Tag", SqlValue::Null),
-            ("Email", SqlValue::Null),
+            (
+                "Last_Name",
+                SqlValue::Text("Bo\"yle\n\u{1}é".into()),
+                json!("Bo\"yle\n\u{1}é"),
+            ),
+            ("Annual_Revenue", SqlValue::Real(1200.5), json!(1200.5)),
+            ("Annual_Revenue", SqlValue::Int(7), json!(7.0)),
+            ("No_of_Employees", SqlValue::Int(42), json!(42)),
+            ("Email_Opt_Out", SqlValue::Int(1), json!(true)),
+            ("Email_Opt_Out", SqlValue::Null, json!(false)),
+            (
+                "Created_Time",
+                SqlValue::Int(1_764_000_000_000),
+                json!("2025-11-24T16:00:00+00:00"),
+            ),
+            (
+                "Tag",
+                SqlValue::Text("[\"a\",\"b\"]".into()),
+                json!(["a", "b"]),
+            ),
+            ("Tag", SqlValue::Null, json!([])),
+            ("Email", SqlValue::Null, Value::Null),
         ];
-        for (name, v) in cases {
+        for (name, v, want) in cases {
             let f = leads.field(name).unwrap();
             let mut s = String::new();
             write_json(&mut s, f, &v, chrono_tz::UTC);
             let parsed: Value = serde_json::from_str(&s).unwrap();
-            assert_eq!(parsed, render(f, &v, chrono_tz::UTC), "{name}: {s}");
+            assert_eq!(parsed, want, "{name}: {s}");
         }
     }
 }

@@ -1,29 +1,59 @@
 //! `POST /crm/v8/Leads/{id}/actions/convert`.
 
-use super::params::json_body;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
 use crate::service::convert;
+use crate::wire::body::decode;
+use crate::wire::fields::Id;
 use crate::wire::Success;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
 use axum::Extension;
-use serde_json::{json, Map, Value};
-use zcrm_core::ids::parse_id;
+use serde::Deserialize;
+use serde_json::{json, Value};
 use zcrm_core::{ApiError, Code};
 use zcrm_store::convert::Linked;
 
-fn id_in(obj: &Map<String, Value>, key: &str) -> Result<Option<i64>, ApiError> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.get("id").and_then(parse_id).map(Some).ok_or_else(|| {
-            ApiError::new(Code::InvalidData)
-                .detail("api_name", key)
-                .detail("json_path", format!("$.data[0].{key}"))
-                .detail("expected_data_type", "jsonobject")
-        }),
+/// The body of a conversion: one `data` item, or nothing (the defaults).
+#[derive(Deserialize, Default)]
+struct ConvertBody {
+    #[serde(default)]
+    data: Option<Vec<ConvertItem>>,
+}
+
+#[derive(Deserialize, Default)]
+struct ConvertItem {
+    #[serde(default)]
+    overwrite: Option<bool>,
+    #[serde(default, rename = "Accounts")]
+    accounts: Option<Ref>,
+    #[serde(default, rename = "Contacts")]
+    contacts: Option<Ref>,
+    #[serde(default)]
+    assign_to: Option<Ref>,
+    /// The Deal to create: a record body, in the org's own fields.
+    #[serde(default, rename = "Deals")]
+    deals: Option<Value>,
+}
+
+/// `{"id": …}` of an existing record or user.
+#[derive(Deserialize)]
+struct Ref {
+    id: Id,
+}
+
+fn item(body: &[u8]) -> Result<ConvertItem, ApiError> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(ConvertItem::default());
     }
+    let mut data = decode::<ConvertBody>(body)?.data.unwrap_or_default();
+    if data.len() > 1 {
+        return Err(ApiError::new(Code::LimitExceeded)
+            .detail("limit", 1)
+            .detail("api_name", "data"));
+    }
+    Ok(data.pop().unwrap_or_default())
 }
 
 fn linked(l: &Linked) -> Value {
@@ -46,52 +76,14 @@ pub async fn convert(
     }
     let lead_id = zcrm_core::ids::parse_id_str(&id).ok_or_else(|| ApiError::invalid_id_at(1))?;
     // An empty body converts with the defaults.
-    let item: Map<String, Value> = if body.iter().all(|b| b.is_ascii_whitespace()) {
-        Map::new()
-    } else {
-        let body = json_body(&body)?;
-        match body.get("data") {
-            None => Map::new(),
-            Some(Value::Array(a)) if a.len() == 1 => {
-                a[0].as_object().cloned().ok_or_else(|| {
-                    ApiError::new(Code::InvalidData)
-                        .detail("api_name", "data")
-                        .detail("json_path", "$.data[0]")
-                })?
-            }
-            Some(Value::Array(a)) if a.len() > 1 => {
-                return Err(ApiError::new(Code::LimitExceeded)
-                    .detail("limit", 1)
-                    .detail("api_name", "data")
-                    .into())
-            }
-            Some(_) => {
-                return Err(ApiError::new(Code::InvalidData)
-                    .detail("api_name", "data")
-                    .detail("json_path", "$.data")
-                    .detail("expected_data_type", "jsonarray")
-                    .into())
-            }
-        }
-    };
-    let overwrite = match item.get("overwrite") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            return Err(ApiError::new(Code::InvalidData)
-                .detail("api_name", "overwrite")
-                .detail("json_path", "$.data[0].overwrite")
-                .detail("expected_data_type", "boolean")
-                .into())
-        }
-    };
+    let item = item(&body)?;
     let input = convert::Input {
         lead_id,
-        account_id: id_in(&item, "Accounts")?,
-        contact_id: id_in(&item, "Contacts")?,
-        assign_to: id_in(&item, "assign_to")?,
-        overwrite,
-        deal: item.get("Deals").filter(|d| !d.is_null()),
+        account_id: item.accounts.map(|r| r.id.0),
+        contact_id: item.contacts.map(|r| r.id.0),
+        assign_to: item.assign_to.map(|r| r.id.0),
+        overwrite: item.overwrite.unwrap_or(false),
+        deal: item.deals.as_ref().filter(|d| !d.is_null()),
     };
     let done = convert::convert(&caller, input).await?;
     Ok(json_response(

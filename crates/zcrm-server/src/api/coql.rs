@@ -4,15 +4,16 @@
 
 use super::users_org::no_content;
 use crate::auth::Caller;
-use crate::error::{json_response, HttpResult};
+use crate::error::{raw_json_response, HttpResult};
 use crate::wire::Body;
 use axum::response::Response;
 use axum::Extension;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::fmt::Write;
 use zcrm_core::query::{coql, Aggregate, Column, Query, SelectExpr, Target, UserInfo};
 use zcrm_core::scope::{Op, Scope};
-use zcrm_core::value::{render, SqlValue};
+use zcrm_core::value::{write_json, write_json_str, SqlValue};
 use zcrm_core::{ApiError, Code};
 
 /// The body of `POST /coql`.
@@ -74,51 +75,57 @@ pub async fn query(
     if rows.is_empty() {
         return Ok(no_content());
     }
-    let data: Vec<Value> = rows.iter().map(|r| render_row(&caller, &q, r)).collect();
-    let mut out = Map::new();
-    out.insert("data".into(), Value::Array(data));
+    let data: Vec<String> = rows.iter().map(|r| render_row(&caller, &q, r)).collect();
+    let mut rest = Map::new();
     if include_fields {
-        out.insert("fields".into(), fields_meta(&q));
+        rest.insert("fields".into(), fields_meta(&q));
     }
-    out.insert(
+    rest.insert(
         "info".into(),
         json!({"count": rows.len(), "more_records": more}),
     );
-    Ok(json_response(200, &Value::Object(out)))
+    let body = crate::wire::record::data_body(&data, Some(&Value::Object(rest)));
+    Ok(raw_json_response(200, body))
 }
 
-fn id_value(v: &SqlValue) -> Value {
+fn write_id(out: &mut String, v: &SqlValue) {
     match v {
-        SqlValue::Int(i) => Value::String(i.to_string()),
-        _ => Value::Null,
+        SqlValue::Int(i) => {
+            let _ = write!(out, "\"{i}\"");
+        }
+        _ => out.push_str("null"),
     }
 }
 
-/// A column's value: lookups as `{"id"}`, ids as strings, the rest as the
-/// records API renders them.
-fn column_value(caller: &Caller, c: &Column, v: &SqlValue) -> Value {
+/// A column's value: lookups and users as `{"id"}` (COQL does not resolve
+/// their names), ids as strings, the rest as the records API writes them.
+fn write_column(out: &mut String, caller: &Caller, c: &Column, v: &SqlValue) {
     match &c.target {
-        Target::Id => id_value(v),
+        Target::Id => write_id(out, v),
         Target::User { .. } => match v {
-            SqlValue::Text(s) => Value::String(s.clone()),
-            _ => Value::Null,
+            SqlValue::Text(s) => write_json_str(out, s),
+            _ => out.push_str("null"),
         },
         Target::Field { module, index } => {
             let f = &module.fields[*index];
             if f.is_lookup() || f.is_user() {
                 match v {
-                    SqlValue::Int(i) => json!({"id": i.to_string()}),
-                    _ => Value::Null,
+                    SqlValue::Int(i) => {
+                        let _ = write!(out, "{{\"id\":\"{i}\"}}");
+                    }
+                    _ => out.push_str("null"),
                 }
             } else {
-                render(f, v, caller.org.tz)
+                write_json(out, f, v, caller.org.tz)
             }
         }
     }
 }
 
-fn render_row(caller: &Caller, q: &Query, row: &[SqlValue]) -> Value {
-    let mut out = Map::new();
+/// One result row as JSON text, keyed as selected, then `id` unless the
+/// query aggregates.
+fn render_row(caller: &Caller, q: &Query, row: &[SqlValue]) -> String {
+    let mut out = String::from("{");
     let aggregate = q.is_aggregate();
     let values = if aggregate {
         row
@@ -126,28 +133,39 @@ fn render_row(caller: &Caller, q: &Query, row: &[SqlValue]) -> Value {
         &row[1.min(row.len())..]
     };
     for (item, v) in q.select.iter().zip(values) {
-        let value = match &item.expr {
-            SelectExpr::Column(c) => column_value(caller, c, v),
-            SelectExpr::Aggregate(Aggregate::Count, _) => match v {
-                SqlValue::Int(i) => json!(i),
-                _ => json!(0),
-            },
-            SelectExpr::Aggregate(Aggregate::Sum | Aggregate::Avg, _) => match v {
-                SqlValue::Int(i) => json!(i),
-                SqlValue::Real(f) => json!(f),
-                _ => Value::Null,
-            },
-            SelectExpr::Aggregate(_, c) => column_value(caller, c, v),
-        };
-        out.insert(item.key.clone(), value);
+        write_json_str(&mut out, &item.key);
+        out.push(':');
+        match (&item.expr, v) {
+            (SelectExpr::Column(c), _) => write_column(&mut out, caller, c, v),
+            (SelectExpr::Aggregate(Aggregate::Count, _), SqlValue::Int(i)) => {
+                let _ = write!(out, "{i}");
+            }
+            (SelectExpr::Aggregate(Aggregate::Count, _), _) => out.push('0'),
+            (SelectExpr::Aggregate(Aggregate::Sum | Aggregate::Avg, _), SqlValue::Int(i)) => {
+                let _ = write!(out, "{i}");
+            }
+            (SelectExpr::Aggregate(Aggregate::Sum | Aggregate::Avg, _), SqlValue::Real(f)) => {
+                let _ = write!(out, "{}", Value::from(*f));
+            }
+            (SelectExpr::Aggregate(Aggregate::Sum | Aggregate::Avg, _), _) => out.push_str("null"),
+            (SelectExpr::Aggregate(_, c), _) => write_column(&mut out, caller, c, v),
+        }
+        out.push(',');
     }
-    if !aggregate {
-        out.insert(
-            "id".into(),
-            row.first().map(id_value).unwrap_or(Value::Null),
-        );
+    if aggregate {
+        out.pop();
+        if out.is_empty() {
+            out.push('{');
+        }
+    } else {
+        out.push_str("\"id\":");
+        match row.first() {
+            Some(v) => write_id(&mut out, v),
+            None => out.push_str("null"),
+        }
     }
-    Value::Object(out)
+    out.push('}');
+    out
 }
 
 /// `include_meta: ["fields"]`: the selected fields' metadata, by key.
