@@ -172,3 +172,40 @@ async fn private_callback_targets_refused() {
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
 }
+
+/// A 1 MB ZIP whose CSV header is one 200 MB line used to be read whole,
+/// stored, and echoed in a 419 MB error body.
+#[tokio::test]
+async fn a_huge_header_line_is_refused_in_bounded_memory() {
+    let srv = TestServer::start_process().await;
+    let t = srv.token(BULK_SCOPES).await;
+    let org = zgid(&srv, &t).await;
+    let up = |zip: Vec<u8>| upload_with(&srv, &t, zip, Some("bulk-write"), Some(&org));
+    let mut csv = Vec::with_capacity(200 * 1024 * 1024 + 64);
+    csv.extend_from_slice(b"Last_Name,");
+    csv.resize(200 * 1024 * 1024, b'x');
+    csv.extend_from_slice(b"\nSmith,a\n");
+    let zip = zip_of(&[("leads.csv", &csv)]);
+    drop(csv);
+    assert!(zip.len() < 2 * 1024 * 1024, "{} bytes", zip.len());
+    let r = up(zip).await;
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert_eq!(r.code(), "FILE_TOO_LARGE", "{}", r.body);
+    assert!(r.body.to_string().len() < 1_000, "{}", r.body);
+    let peak = srv.peak_rss().expect("the server's peak memory");
+    assert!(peak < 300 * 1024 * 1024, "peak RSS {} MB", peak >> 20);
+
+    // A long column name is refused without echoing it.
+    let name = "y".repeat(100_000);
+    let zip = zip_of(&[(
+        "leads.csv",
+        format!("Last_Name,{name}\nSmith,a\n").as_bytes(),
+    )]);
+    let r = up(zip).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.to_string().len() < 1_000, "{}", r.body);
+    // And the server still takes a good file.
+    let zip = zip_of(&[("leads.csv", b"Last_Name,Company\nSmith,Zylker\n")]);
+    let r = up(zip).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -150,10 +150,41 @@ impl ApiError {
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
         m.insert("code".into(), self.code.as_str().into());
-        m.insert("details".into(), Value::Object(self.details.clone()));
-        m.insert("message".into(), self.message.clone().into());
+        let mut details = Value::Object(self.details.clone());
+        shorten(&mut details);
+        m.insert("details".into(), details);
+        m.insert("message".into(), cut(&self.message, MAX_MESSAGE).into());
         m.insert("status".into(), "error".into());
         Value::Object(m)
+    }
+}
+
+/// Error bodies name what was wrong, never echo it whole: a detail may hold
+/// part of the input (a CSV column, a field value), so text is cut here, the
+/// one place every error is written.
+const MAX_DETAIL: usize = 200;
+const MAX_MESSAGE: usize = 500;
+
+fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn shorten(v: &mut Value) {
+    match v {
+        Value::String(s) if s.len() > MAX_DETAIL => *s = cut(s, MAX_DETAIL),
+        Value::Array(a) => {
+            a.truncate(MAX_DETAIL);
+            a.iter_mut().for_each(shorten);
+        }
+        Value::Object(o) => o.values_mut().for_each(shorten),
+        _ => {}
     }
 }
 
@@ -166,3 +197,25 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_input_in_an_error_is_cut() {
+        let column = "é".repeat(100_000);
+        let e = ApiError::new(Code::InvalidData)
+            .message(format!("unknown column {column}"))
+            .detail("api_name", column.as_str())
+            .detail("columns", vec![column.clone(); 5_000]);
+        let body = e.to_json().to_string();
+        assert!(body.len() < 100_000, "{} bytes", body.len());
+        let details = &e.to_json()["details"];
+        assert!(details["api_name"].as_str().unwrap().ends_with('…'));
+        assert_eq!(details["columns"].as_array().unwrap().len(), MAX_DETAIL);
+        // Short values are untouched.
+        let e = ApiError::new(Code::InvalidData).detail("api_name", "Last_Name");
+        assert_eq!(e.to_json()["details"]["api_name"], "Last_Name");
+    }
+}

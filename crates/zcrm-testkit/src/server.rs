@@ -123,6 +123,24 @@ impl TestServer {
         }
     }
 
+    /// The server process's peak resident memory in bytes (`VmHWM`); `None`
+    /// in process or where `/proc` does not tell.
+    pub fn peak_rss(&self) -> Option<u64> {
+        let Running::Process(child) = &self.running else {
+            return None;
+        };
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok()?;
+        let kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<u64>()
+            .ok()?;
+        Some(kb * 1024)
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }

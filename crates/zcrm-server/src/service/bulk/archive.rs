@@ -11,12 +11,17 @@ pub struct Inspected {
 }
 
 /// Counts quote characters of what passes through, and refuses to pass more
-/// than `limit` bytes (what a ZIP entry *says* it unpacks to can lie).
+/// than `limit` bytes (what a ZIP entry *says* it unpacks to can lie), or a
+/// record longer than `MAX_RECORD_BYTES`: the CSV reader holds a whole record
+/// in memory, so one 200 MB line would cost 200 MB.
 struct Guard<R> {
     inner: R,
     read: u64,
     limit: u64,
     quotes: Rc<Cell<u64>>,
+    /// Bytes since the last line end outside quotes (a record's end, as
+    /// quotes pair up in a CSV, escaped ones included).
+    in_record: u64,
 }
 
 impl<R: Read> Read for Guard<R> {
@@ -26,13 +31,51 @@ impl<R: Read> Read for Guard<R> {
         if self.read > self.limit {
             return Err(std::io::Error::other(TOO_LARGE));
         }
-        let q = buf[..n].iter().filter(|b| **b == b'"').count() as u64;
-        self.quotes.set(self.quotes.get() + q);
+        let mut quotes = self.quotes.get();
+        for b in &buf[..n] {
+            match b {
+                b'"' => quotes += 1,
+                b'\n' if quotes.is_multiple_of(2) => self.in_record = 0,
+                _ => {}
+            }
+            self.in_record += 1;
+            if self.in_record > MAX_RECORD_BYTES {
+                return Err(std::io::Error::other(RECORD_TOO_LARGE));
+            }
+        }
+        self.quotes.set(quotes);
         Ok(n)
     }
 }
 
 const TOO_LARGE: &str = "unpacks to more than allowed";
+const RECORD_TOO_LARGE: &str = "a record is longer than allowed";
+
+/// Most bytes of one CSV record (a row, or the header): 200 columns of
+/// Zoho's longest text (a 32,000-character text area) fit with room.
+pub const MAX_RECORD_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Most bytes of one column name in the header.
+pub const MAX_COLUMN_NAME: usize = 255;
+
+fn record_too_large() -> ApiError {
+    ApiError::new(Code::FileTooLarge).message(format!(
+        "a row of the CSV is longer than {} MB",
+        MAX_RECORD_BYTES / (1024 * 1024)
+    ))
+}
+
+/// The error of a CSV read that failed.
+pub(super) fn read_error(e: &csv::Error) -> ApiError {
+    let why = e.to_string();
+    if why.contains(RECORD_TOO_LARGE) {
+        record_too_large()
+    } else if why.contains(TOO_LARGE) {
+        ApiError::new(Code::FileTooLarge)
+    } else {
+        bad_zip("invalid file format. the CSV cannot be read")
+    }
+}
 
 pub(super) fn bad_zip(msg: &str) -> ApiError {
     ApiError::new(Code::InvalidFileFormat).message(msg)
@@ -100,6 +143,7 @@ pub(super) fn open_csv<'a>(
         read: 0,
         limit: MAX_CSV_BYTES,
         quotes: quotes.clone(),
+        in_record: 0,
     };
     // The first line (up to 64 kB) decides the delimiter.
     let mut head = Vec::new();
@@ -113,6 +157,7 @@ pub(super) fn open_csv<'a>(
                     break;
                 }
             }
+            Err(e) if e.to_string().contains(RECORD_TOO_LARGE) => return Err(record_too_large()),
             Err(_) => return Err(ApiError::new(Code::FileTooLarge)),
         }
     }
@@ -142,13 +187,7 @@ pub fn inspect(zip_bytes: &[u8], max_rows: i64) -> Result<Inspected, ApiError> {
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => {
-                return Err(if e.to_string().contains(TOO_LARGE) {
-                    ApiError::new(Code::FileTooLarge)
-                } else {
-                    bad_zip("invalid file format. the CSV cannot be read")
-                })
-            }
+            Err(e) => return Err(read_error(&e)),
         }
         if header.is_none() {
             let mut cols = Vec::with_capacity(rec.len());
@@ -162,6 +201,11 @@ pub fn inspect(zip_bytes: &[u8], max_rows: i64) -> Result<Inspected, ApiError> {
                     ApiError::new(Code::FileNotSupported)
                         .message("the CSV header is not valid UTF-8")
                 })?;
+                if s.trim().len() > MAX_COLUMN_NAME {
+                    return Err(ApiError::new(Code::FileNotSupported).message(format!(
+                        "a column name of the CSV is longer than {MAX_COLUMN_NAME} bytes"
+                    )));
+                }
                 cols.push(s.trim().to_string());
             }
             if cols.iter().all(|c| c.is_empty()) {
