@@ -52,6 +52,15 @@ pub struct ServeArgs {
     /// Notification channels an org may have, all clients together.
     #[arg(long, env = "ZCRM_WATCH_CHANNELS_PER_ORG", default_value_t = 1000)]
     watch_channels_per_org: usize,
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, env = "ZCRM_MAX_CONNECTIONS", default_value_t = 4096)]
+    max_connections: usize,
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, env = "ZCRM_HEADER_READ_TIMEOUT", default_value_t = 15)]
+    header_read_timeout: u64,
+    /// Seconds a connection may go without traffic before it is closed.
+    #[arg(long, env = "ZCRM_IDLE_TIMEOUT", default_value_t = 60)]
+    idle_timeout: u64,
 }
 
 async fn shutdown_signal() {
@@ -94,6 +103,11 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         watch: zcrm_server::WatchConfig {
             channels_per_client: a.watch_channels_per_client,
             channels_per_org: a.watch_channels_per_org,
+        },
+        connections: zcrm_server::ConnConfig {
+            max_connections: a.max_connections,
+            header_read_timeout: std::time::Duration::from_secs(a.header_read_timeout),
+            idle_timeout: std::time::Duration::from_secs(a.idle_timeout),
         },
     };
     let (server, first) = Server::bind(config).await?;

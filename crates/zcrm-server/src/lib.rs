@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod error;
 pub mod limits;
+mod listener;
 pub mod notify;
 pub mod ops;
 mod service;
@@ -15,6 +16,7 @@ mod state;
 mod token_cache;
 mod wire;
 
+pub use listener::ConnConfig;
 pub use state::{App, BulkConfig, Config, WatchConfig};
 
 use axum::Router;
@@ -57,9 +59,8 @@ impl Server {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let dispatcher = tokio::spawn(notify::run(self.app.clone(), stopped));
         let limiter = tokio::spawn(admission::run(self.app.clone()));
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let limits = self.app.config.connections;
+        let served = listener::serve(self.listener, router, limits, shutdown).await;
         sweeper.abort();
         bulk.abort();
         limiter.abort();

@@ -44,6 +44,8 @@ pub struct Config {
     pub bulk: BulkConfig,
     /// Notification channels a client, and an org, may have.
     pub watch: WatchConfig,
+    /// Connections at once, and how long a slow or silent one is kept.
+    pub connections: crate::listener::ConnConfig,
 }
 
 /// Caps on notification channels (Zoho documents none; each channel makes

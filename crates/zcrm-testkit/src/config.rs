@@ -3,7 +3,7 @@
 use crate::pg::PgDatabase;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
-use zcrm_server::{BulkConfig, Config, WatchConfig};
+use zcrm_server::{BulkConfig, Config, ConnConfig, WatchConfig};
 
 /// `ZCRM_TEST_FILE_STORE=s3://…` runs the suite with files in an S3-compatible store.
 pub fn test_file_store() -> Option<String> {
@@ -30,6 +30,7 @@ pub fn test_config(dir: PathBuf, db: Option<&PgDatabase>) -> Config {
         allow_private_webhooks: None,
         bulk: BulkConfig::default(),
         watch: WatchConfig::default(),
+        connections: ConnConfig::default(),
     }
 }
 
