@@ -11,6 +11,7 @@ pub mod limits;
 mod listener;
 pub mod notify;
 pub mod ops;
+mod outbound;
 mod service;
 mod state;
 mod token_cache;

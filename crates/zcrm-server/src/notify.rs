@@ -6,11 +6,9 @@
 
 use crate::state::{App, OrgCtx};
 use crate::wire::record::render_row;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Semaphore};
@@ -22,8 +20,6 @@ use zcrm_store::records::{Cell, Row};
 pub const MAX_ATTEMPTS: i64 = 6;
 /// First retry delay; each next one doubles (±20 % jitter): 30 s … 8 min.
 const BASE_BACKOFF_MS: i64 = 30_000;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes of a receiver's answer read at most (then the connection is dropped).
 const MAX_RESPONSE_BYTES: usize = 4096;
 /// Sends in flight at once, and per receiver host, so one slow receiver holds
@@ -67,110 +63,6 @@ pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
         .chain_update(inner)
         .finalize()
         .into()
-}
-
-/// Addresses a webhook may not reach unless the operator allows it:
-/// loopback, private, link-local, unspecified, CGNAT, unique-local.
-pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-        }
-    }
-}
-
-/// Checks a `notify_url`: http(s), a host, and (unless allowed) no literal
-/// private address or `localhost`. Host names are checked again when resolved.
-pub fn check_url(url: &str, allow_private: bool) -> Result<(), String> {
-    let u = reqwest::Url::parse(url).map_err(|_| "notify_url is not a valid URL".to_string())?;
-    if u.scheme() != "http" && u.scheme() != "https" {
-        return Err("notify_url must be an http or https URL".into());
-    }
-    let host = match u.host() {
-        Some(h) => h,
-        None => return Err("notify_url has no host".into()),
-    };
-    if allow_private {
-        return Ok(());
-    }
-    let private = match host {
-        url::Host::Ipv4(ip) => is_private(IpAddr::V4(ip)),
-        url::Host::Ipv6(ip) => is_private(IpAddr::V6(ip)),
-        url::Host::Domain(d) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
-        }
-    };
-    if private {
-        return Err("notify_url points to a private, loopback or link-local address".into());
-    }
-    Ok(())
-}
-
-/// Resolves receiver host names, dropping private addresses unless allowed,
-/// so a name cannot smuggle a request to an internal service.
-struct GuardedResolver {
-    allow_private: bool,
-}
-
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let allow = self.allow_private;
-        Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
-                .await?
-                .filter(|a| allow || !is_private(a.ip()))
-                .collect();
-            if found.is_empty() {
-                return Err("refused: the host resolves only to private addresses".into());
-            }
-            Ok(Box::new(found.into_iter()) as Addrs)
-        })
-    }
-}
-
-/// An HTTP client for callbacks to URLs clients gave: no redirects, short
-/// timeouts, and host names that resolve to private addresses refused
-/// (unless `allow_private`).
-pub fn guarded_client(allow_private: bool, agent: &str) -> Option<reqwest::Client> {
-    receiver_client(allow_private, agent)
-        .map_err(|e| tracing::error!("cannot build the HTTP client: {e}"))
-        .ok()
-}
-
-/// The client behind [`guarded_client`] and the dispatcher. https receivers
-/// are checked against the Mozilla roots built in (webpki-root-certs) only,
-/// not the host's certificate store, so a server verifies the same receivers
-/// wherever it runs, a bare container included.
-fn receiver_client(allow_private: bool, agent: &str) -> reqwest::Result<reqwest::Client> {
-    let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .map(|der| reqwest::Certificate::from_der(der))
-        .collect::<reqwest::Result<Vec<_>>>()?;
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .dns_resolver(Arc::new(GuardedResolver { allow_private }))
-        .user_agent(agent)
-        .tls_certs_only(roots)
-        .build()
 }
 
 /// The callback body, as Zoho sends it (D8 notifications/overview). With
@@ -321,13 +213,14 @@ impl Drop for InFlight<'_> {
 /// Runs until `stop` turns true; in-flight sends are then abandoned (their
 /// lease runs out and another claim sends them again).
 pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
-    let client = match receiver_client(app.allow_private_webhooks, "zcrm-notifications") {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("notifications: cannot build the HTTP client: {e}");
-            return;
-        }
-    };
+    let client =
+        match crate::outbound::receiver_client(app.allow_private_webhooks, "zcrm-notifications") {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("notifications: cannot build the HTTP client: {e}");
+                return;
+            }
+        };
     let (done, done_rx) = mpsc::unbounded_channel();
     let recording = tokio::spawn(recorder(done_rx));
     let d = Arc::new(Dispatcher {
@@ -458,20 +351,21 @@ impl Dispatcher {
             body.as_bytes(),
         ));
         let started = Instant::now();
-        let result = match check_url(&e.notify_url, self.app.allow_private_webhooks) {
-            Err(why) => Err(why),
-            Ok(()) => self
-                .client
-                .post(&e.notify_url)
-                .header("content-type", "application/json")
-                .header("x-zcrm-event-id", event_id(org.org.id, e.id))
-                .header("x-zcrm-attempt", attempt.to_string())
-                .header("x-zcrm-signature", signature)
-                .body(body)
-                .send()
-                .await
-                .map_err(describe),
-        };
+        let result =
+            match crate::outbound::check_url(&e.notify_url, self.app.allow_private_webhooks) {
+                Err(why) => Err(why),
+                Ok(()) => self
+                    .client
+                    .post(&e.notify_url)
+                    .header("content-type", "application/json")
+                    .header("x-zcrm-event-id", event_id(org.org.id, e.id))
+                    .header("x-zcrm-attempt", attempt.to_string())
+                    .header("x-zcrm-signature", signature)
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(describe),
+            };
         let (status, error) = match result {
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
@@ -539,31 +433,6 @@ mod tests {
             hex::encode(mac),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-    }
-
-    #[test]
-    fn private_targets() {
-        for bad in [
-            "http://127.0.0.1/x",
-            "http://10.1.2.3/",
-            "http://169.254.169.254/latest",
-            "http://[::1]:80/",
-            "http://localhost:9/",
-            "http://192.168.0.1/",
-            "http://[fe80::1]/",
-        ] {
-            assert!(check_url(bad, false).is_err(), "{bad}");
-            assert!(check_url(bad, true).is_ok(), "{bad}");
-        }
-        assert!(check_url("https://hooks.example.com/zoho?a=1", false).is_ok());
-        assert!(check_url("ftp://hooks.example.com/", true).is_err());
-        assert!(check_url("not a url", true).is_err());
-    }
-
-    #[test]
-    fn receiver_client_builds_with_the_webpki_roots() {
-        assert!(!webpki_root_certs::TLS_SERVER_ROOT_CERTS.is_empty());
-        receiver_client(false, "zcrm-test").expect("the roots parse and the client builds");
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub(super) fn callback(
     if !url_ok || url.len() > 1024 {
         return Err(ApiError::new(Code::InvalidCallbackUrl).detail("api_name", "url"));
     }
-    if let Err(why) = crate::notify::check_url(url, app.allow_private_webhooks) {
+    if let Err(why) = crate::outbound::check_url(url, app.allow_private_webhooks) {
         return Err(ApiError::new(Code::InvalidCallbackUrl)
             .detail("api_name", "url")
             .message(why));

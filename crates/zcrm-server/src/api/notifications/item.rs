@@ -3,7 +3,7 @@
 
 use super::{invalid, mandatory, not_subscribed, Mode};
 use crate::auth::Caller;
-use crate::notify::check_url;
+use crate::outbound::check_url;
 use crate::wire::fields::{datetime, given};
 use serde::Deserialize;
 use serde_json::Value;

@@ -96,7 +96,7 @@ pub(super) async fn fail(app: &App, org: &OrgCtx, job: i64, why: &str) -> Result
 /// Every few seconds: unfinished jobs of every org (a restart, a dead node),
 /// and due callbacks.
 pub async fn sweep(app: Arc<App>) {
-    let client = crate::notify::guarded_client(app.allow_private_webhooks, "zcrm-bulk");
+    let client = crate::outbound::guarded_client(app.allow_private_webhooks, "zcrm-bulk");
     loop {
         for org in app.open_orgs() {
             if let Ok(jobs) = org.store.pending_bulk_jobs().await {
@@ -125,7 +125,7 @@ async fn send_callbacks(app: &Arc<App>, org: &Arc<OrgCtx>, client: &reqwest::Cli
             continue;
         };
         let body = job_json::bulk_job_json(app, org, &job);
-        let sent = match crate::notify::check_url(&url, app.allow_private_webhooks) {
+        let sent = match crate::outbound::check_url(&url, app.allow_private_webhooks) {
             Err(e) => Err(e),
             Ok(()) => match client
                 .post(&url)
