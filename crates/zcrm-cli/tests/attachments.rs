@@ -175,3 +175,50 @@ async fn attachments_round_trip_and_survive_restart() {
     .await;
     assert_error(&r, 401, "OAUTH_SCOPE_MISMATCH");
 }
+
+/// An uploaded page is saved by a browser, never shown as a page of zcrm's
+/// origin: every download is an attachment, whatever its name, and no
+/// answer is sniffed into another type.
+#[tokio::test]
+async fn downloads_are_attachments_and_never_sniffed() {
+    let srv = TestServer::start().await;
+    let t = srv.token(ALL_SCOPES).await;
+    let lead = srv
+        .create("Leads", &t, vec![json!({"Last_Name": "Att"})])
+        .await
+        .remove(0);
+    let path = format!("/crm/v8/Leads/{lead}/Attachments");
+    let r = upload(
+        &srv,
+        &t,
+        &path,
+        "résumé.html",
+        b"<script>x</script>".to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let att = r.body["data"][0]["details"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dl = srv
+        .http
+        .get(format!("{}{path}/{att}", srv.url))
+        .header("Authorization", format!("Zoho-oauthtoken {t}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dl.status().as_u16(), 200);
+    assert_eq!(
+        dl.headers()["content-disposition"],
+        "attachment; filename=\"r_sum_.html\"; filename*=UTF-8''r%C3%A9sum%C3%A9.html"
+    );
+    assert_eq!(dl.headers()["x-content-type-options"], "nosniff");
+    let health = srv
+        .http
+        .get(format!("{}/__zcrm/health", srv.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.headers()["x-content-type-options"], "nosniff");
+}

@@ -6,9 +6,7 @@ use super::users_org::no_content;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
 use crate::wire::Success;
-use axum::body::Body;
 use axum::extract::{Multipart, Path, Query};
-use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Map, Value};
@@ -315,20 +313,14 @@ pub async fn download(
     let Some(data) = caller.app.files.get(&row.file_key).await? else {
         return Err(ApiError::internal(format!("content of attachment {att} is missing")).into());
     };
-    let filename = row.file_name.replace(['"', '\r', '\n'], "_");
-    let mut r = Response::new(Body::from(data));
-    *r.status_mut() = StatusCode::OK;
-    let h = r.headers_mut();
     let ctype = row
         .content_type
         .unwrap_or_else(|| "application/octet-stream".into());
-    if let Ok(v) = ctype.parse() {
-        h.insert(header::CONTENT_TYPE, v);
-    }
-    if let Ok(v) = format!("attachment; filename=\"{filename}\"").parse() {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(r)
+    Ok(crate::wire::download::attachment(
+        data,
+        &ctype,
+        &row.file_name,
+    ))
 }
 
 async fn delete(

@@ -9,9 +9,8 @@ use super::users_org::no_content;
 use crate::auth::Caller;
 use crate::error::{json_response, HttpResult};
 use crate::wire::Success;
-use axum::body::Body;
 use axum::extract::{Multipart, Query};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Value};
@@ -166,21 +165,9 @@ pub async fn get(
     let Some(data) = caller.app.files.get(&content_key(org, id)).await? else {
         return Err(ApiError::internal(format!("content of file {id} is missing")).into());
     };
-    let name = meta["name"]
-        .as_str()
-        .unwrap_or("file")
-        .replace(['"', '\r', '\n'], "_");
+    let name = meta["name"].as_str().unwrap_or("file");
     let ctype = meta["content_type"]
         .as_str()
-        .unwrap_or("application/octet-stream")
-        .to_string();
-    let mut r = Response::new(Body::from(data));
-    let h = r.headers_mut();
-    if let Ok(v) = ctype.parse() {
-        h.insert(header::CONTENT_TYPE, v);
-    }
-    if let Ok(v) = format!("attachment; filename=\"{name}\"").parse() {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(r)
+        .unwrap_or("application/octet-stream");
+    Ok(crate::wire::download::attachment(data, ctype, name))
 }

@@ -51,7 +51,18 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::map_response(nosniff))
         .with_state(app)
+}
+
+/// No answer is sniffed into another type by a browser (an uploaded file
+/// served as `text/plain` stays text).
+async fn nosniff(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    r
 }
 
 /// Liveness: answers without touching the database.

@@ -2,6 +2,7 @@
 //! and workers (a notification payload renders a record as `GET` does).
 
 pub mod body;
+pub mod download;
 pub mod fields;
 pub mod item;
 pub mod items;

@@ -17,9 +17,9 @@ use crate::service::bulk::{
     self as work, read_json, time, user_json, write_json, Mapping, ReadReq, WriteSpec,
 };
 use crate::state::App;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Map, Value};
@@ -135,16 +135,11 @@ pub(super) async fn download(caller: &Caller, job: Option<BulkJob>) -> HttpResul
         .filter(|_| job.state == "COMPLETED")
         .ok_or_else(not_found)?;
     let data = caller.app.files.get(&key).await?.ok_or_else(not_found)?;
-    let mut r = Response::new(Body::from(data));
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.zip\"", job.id)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(r)
+    Ok(crate::wire::download::attachment(
+        data,
+        "application/zip",
+        &format!("{}.zip", job.id),
+    ))
 }
 
 pub(super) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
