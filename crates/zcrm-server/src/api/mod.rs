@@ -70,18 +70,26 @@ async fn health() -> Response {
     json_response(200, &serde_json::json!({"status": "ok"}))
 }
 
-/// Moves the server's clock forward (only with `--test-clock`), so expiry can be
-/// tested without waiting.
+/// Most one call moves the clock: a year and a day.
+const MAX_CLOCK_STEP_SECS: i64 = 366 * 86_400;
+
+/// Moves the server's clock forward, so expiry can be tested without
+/// waiting: only with `--test-clock`, only for an Administrator's token with
+/// `ZohoCRM.org.ALL`, only forward and by at most a year at a time (time
+/// going back would revive expired tokens and leases).
 async fn advance_clock(
     State(app): State<Arc<App>>,
+    headers: axum::http::HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, HttpError> {
     if !app.config.test_clock {
         return Err(ApiError::new(Code::InvalidUrlPattern).into());
     }
+    auth::operator(&app, &headers, "ZohoCRM.org.ALL", "clock changes").await?;
     let secs: i64 = q
         .get("seconds")
         .and_then(|s| s.parse().ok())
+        .filter(|s| (1..=MAX_CLOCK_STEP_SECS).contains(s))
         .ok_or_else(|| ApiError::invalid_param("seconds"))?;
     app.clock.advance(secs * 1000);
     Ok(json_response(200, &serde_json::json!({"now": app.now()})))
