@@ -222,9 +222,17 @@ impl App {
             running: Mutex::new(HashSet::new()),
             orgs: Mutex::new(HashMap::new()),
         };
-        // Open every org now so a broken data dir fails at start, not on first call.
+        // Open every org now so a broken data dir fails at start, not on first
+        // call; only the org made by this start may have no data yet.
+        let made = first.as_ref().map(|f| f.org_id);
         for org in app.control.orgs().await? {
-            app.org(org.id).await?;
+            let ctx = app
+                .load_org(org.id, made == Some(org.id))
+                .await
+                .with_context(|| format!("opening org {}", org.id))?;
+            if let Ok(mut orgs) = app.orgs.lock() {
+                orgs.insert(org.id, ctx);
+            }
         }
         Ok((app, first))
     }
@@ -235,49 +243,54 @@ impl App {
 
     /// The org's context, opening its store on first use.
     pub async fn org(&self, org_id: i64) -> Result<Arc<OrgCtx>, ApiError> {
+        self.open_org(org_id, false).await
+    }
+
+    async fn open_org(&self, org_id: i64, new: bool) -> Result<Arc<OrgCtx>, ApiError> {
         if let Some(o) = self.orgs.lock().ok().and_then(|m| m.get(&org_id).cloned()) {
             return Ok(o);
         }
-        let org = self
-            .control
-            .orgs()
-            .await
-            .map_err(crate::error::store)?
-            .into_iter()
-            .find(|o| o.id == org_id)
-            .ok_or_else(|| ApiError::internal(format!("org {org_id} missing")))?;
-        let tz = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
-        let store = self
-            .backend
-            .org_store(org_id, self.catalog.clone())
-            .await
-            .map_err(crate::error::store)?;
-        let users = self
-            .control
-            .users(org_id)
-            .await
-            .map_err(crate::error::store)?;
-        let ids: HashSet<i64> = users.iter().map(|u| u.id).collect();
-        let settings = self
-            .control
-            .limit_settings(org_id)
-            .await
-            .map_err(crate::error::store)?
-            .ok_or_else(|| ApiError::internal(format!("org {org_id} missing")))?;
-        let ctx = Arc::new(OrgCtx {
-            limits: crate::limits::OrgLimiter::new(settings, self.now()),
-            org,
-            tz,
-            store,
-            users: RwLock::new(Arc::new(users)),
-            user_ids: RwLock::new(Arc::new(ids)),
-        });
+        let ctx = self.load_org(org_id, new).await.map_err(|e| {
+            tracing::error!("opening org {org_id}: {e}");
+            ApiError::internal(format!("org {org_id} cannot be opened"))
+        })?;
         let mut orgs = self
             .orgs
             .lock()
             .map_err(|_| ApiError::internal("org map poisoned"))?;
         // Two first calls may race here; the first one opened wins.
         Ok(orgs.entry(org_id).or_insert(ctx).clone())
+    }
+
+    async fn load_org(&self, org_id: i64, new: bool) -> anyhow::Result<Arc<OrgCtx>> {
+        let missing = || anyhow::anyhow!("org {org_id} is not in the control data");
+        let org = self
+            .control
+            .orgs()
+            .await?
+            .into_iter()
+            .find(|o| o.id == org_id)
+            .ok_or_else(missing)?;
+        let tz = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let store = self
+            .backend
+            .org_store(org_id, self.catalog.clone(), new)
+            .await?;
+        let users = self.control.users(org_id).await?;
+        let ids: HashSet<i64> = users.iter().map(|u| u.id).collect();
+        let settings = self
+            .control
+            .limit_settings(org_id)
+            .await?
+            .ok_or_else(missing)?;
+        Ok(Arc::new(OrgCtx {
+            limits: crate::limits::OrgLimiter::new(settings, self.now()),
+            org,
+            tz,
+            store,
+            users: RwLock::new(Arc::new(users)),
+            user_ids: RwLock::new(Arc::new(ids)),
+        }))
     }
 
     /// Marks a job as worked on here; `false` if it already is.

@@ -46,29 +46,50 @@ impl Backend {
 
     pub async fn control(&self) -> Result<control::Control, StoreError> {
         let db = match self {
-            Backend::Sqlite { dir } => Arc::new(Db::Sqlite(sqlite::SqliteDb::open(
-                &dir.join("control.db"),
-                |_| Ok(()),
-            )?)),
+            Backend::Sqlite { dir } => {
+                let path = dir.join("control.db");
+                // With orgs' files present, a fresh control.db would make a
+                // second org beside them: the control data must be there.
+                if has_org_files(dir) {
+                    sqlite::check_file(&path)?;
+                }
+                Arc::new(Db::Sqlite(sqlite::SqliteDb::open(&path, |_| Ok(()))?))
+            }
             Backend::Postgres(db) => db.clone(),
         };
         control::Control::open(db).await
     }
 
+    /// An org's store. `new`: the org was made just now, so its file may
+    /// not exist yet; any other org's file must be there and whole.
     pub async fn org_store(
         &self,
         org_id: i64,
         catalog: Arc<Catalog>,
+        new: bool,
     ) -> Result<OrgStore, StoreError> {
         let db = match self {
-            Backend::Sqlite { dir } => Arc::new(Db::Sqlite(sqlite::SqliteDb::open(
-                &dir.join("orgs").join(format!("{org_id}.db")),
-                |_| Ok(()),
-            )?)),
+            Backend::Sqlite { dir } => {
+                let path = dir.join("orgs").join(format!("{org_id}.db"));
+                if !new {
+                    sqlite::check_file(&path)?;
+                }
+                Arc::new(Db::Sqlite(sqlite::SqliteDb::open(&path, |_| Ok(()))?))
+            }
             Backend::Postgres(db) => db.clone(),
         };
         OrgStore::open(db, org_id, catalog).await
     }
+}
+
+fn has_org_files(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir.join("orgs"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(".db"))
+        })
+        .unwrap_or(false)
 }
 
 impl OrgStore {

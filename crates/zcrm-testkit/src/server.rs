@@ -171,6 +171,27 @@ impl TestServer {
         }
     }
 
+    /// Stops the server cleanly and leaves its data, for a test to look at
+    /// or change the data dir before [`TestServer::start_again`].
+    pub async fn stop(&mut self) {
+        match std::mem::replace(&mut self.running, Running::Stopped) {
+            Running::InProcess(s) => assert!(s.stop_async().await, "the test server did not stop"),
+            Running::Process(child) => process::stop(child, false),
+            Running::Stopped => {}
+        }
+    }
+
+    /// Starts a stopped server again in this process, on the same data: the
+    /// error it refuses to start with, if it does.
+    pub async fn start_again(&mut self) -> Result<(), String> {
+        let (s, _) = InProcess::start(self.config.clone())
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        self.running = Running::InProcess(s);
+        self.http = client();
+        Ok(())
+    }
+
     /// Stops the server cleanly (SIGTERM for a process) or with SIGKILL (a
     /// process only), then starts it again on the same port and data.
     pub async fn restart(&mut self, kill9: bool) {

@@ -47,7 +47,7 @@ pub async fn deliveries(a: DeliveriesArgs) -> anyhow::Result<()> {
             Some(_) => continue,
             None => None,
         };
-        let store = backend.org_store(org.id, catalog.clone()).await?;
+        let store = backend.org_store(org.id, catalog.clone(), false).await?;
         for a in store.attempts(event, limit).await? {
             rows.push(zcrm_server::notify::attempt_json(org.id, &a));
         }

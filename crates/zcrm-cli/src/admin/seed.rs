@@ -44,7 +44,7 @@ pub async fn seed(a: SeedArgs) -> anyhow::Result<()> {
     let ids = zcrm_core::ids::IdGen::new(control.register_node(now).await?);
     let catalog =
         std::sync::Arc::new(zcrm_core::meta::Catalog::standard().map_err(anyhow::Error::msg)?);
-    let store = backend.org_store(org.id, catalog).await?;
+    let store = backend.org_store(org.id, catalog, false).await?;
     let started = std::time::Instant::now();
     let owner = org.primary_user.unwrap_or_default();
     let made = store

@@ -132,7 +132,13 @@ impl SqliteDb {
     }
 
     /// Stops the writer after it has committed everything queued.
+    /// Closes the readers, then the writer (which finishes its queue): the
+    /// last connection to close checkpoints the WAL into the main file and
+    /// removes it, so a cleanly stopped data dir is whole in its `.db` files.
     pub fn close(&self) {
+        if let Ok(mut r) = self.readers.lock() {
+            r.clear();
+        }
         if let Ok(mut w) = self.writer.lock() {
             w.take();
         }
@@ -235,4 +241,49 @@ impl Conn for SqliteConn<'_> {
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         Ok(self.0.execute_batch(sql)?)
     }
+}
+
+/// Checks that an existing SQLite file is whole before it is opened: SQLite
+/// itself takes a zero-length or missing file for a new, empty database, so
+/// an org whose file was lost or truncated would silently start over empty.
+/// A zero-length file is whole only while its WAL holds the data.
+pub fn check_file(path: &Path) -> Result<(), StoreError> {
+    let damaged = |why: String| {
+        StoreError::Other(format!(
+            "{} {why}: the data is missing or damaged. Restore it from a backup \
+             (or move the data dir away to start afresh); zcrm will not take it \
+             for a new, empty database",
+            path.display()
+        ))
+    };
+    let meta = std::fs::metadata(path).map_err(|_| damaged("does not exist".into()))?;
+    let len = meta.len();
+    if len == 0 {
+        let wal = path.with_extension("db-wal");
+        return match std::fs::metadata(&wal) {
+            Ok(m) if m.len() > 0 => Ok(()),
+            _ => Err(damaged("is empty".into())),
+        };
+    }
+    let mut header = [0u8; 100];
+    let mut f = std::fs::File::open(path).map_err(|e| damaged(format!("cannot be read ({e})")))?;
+    std::io::Read::read_exact(&mut f, &mut header)
+        .map_err(|_| damaged(format!("is cut short ({len} bytes)")))?;
+    if &header[..16] != b"SQLite format 3\0" {
+        return Err(damaged("is not a SQLite database".into()));
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    let pages = u64::from(u32::from_be_bytes([
+        header[28], header[29], header[30], header[31],
+    ]));
+    if len < page_size * pages {
+        return Err(damaged(format!(
+            "is cut short ({len} of {} bytes)",
+            page_size * pages
+        )));
+    }
+    Ok(())
 }

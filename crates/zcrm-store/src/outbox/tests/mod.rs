@@ -93,7 +93,7 @@ pub(super) async fn backends() -> Vec<TestOrg> {
     out.push(TestOrg {
         store: Arc::new(
             sqlite
-                .org_store(org_id, catalog.clone())
+                .org_store(org_id, catalog.clone(), true)
                 .await
                 .expect("sqlite org"),
         ),
@@ -110,7 +110,11 @@ pub(super) async fn backends() -> Vec<TestOrg> {
         let pg = Backend::connect(&dir.0, Some(&url), 8).expect("postgres");
         let schema = PgSchema { url, org_id };
         out.push(TestOrg {
-            store: Arc::new(pg.org_store(org_id, catalog).await.expect("postgres org")),
+            store: Arc::new(
+                pg.org_store(org_id, catalog, true)
+                    .await
+                    .expect("postgres org"),
+            ),
             backend: "postgres",
             _pg: Some(schema),
             _dir: dir,
