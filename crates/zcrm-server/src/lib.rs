@@ -13,6 +13,7 @@ pub mod notify;
 pub mod ops;
 mod outbound;
 mod service;
+mod signin;
 mod state;
 mod token_cache;
 mod wire;

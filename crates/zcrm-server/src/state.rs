@@ -137,6 +137,8 @@ pub struct App {
     pub clock: Arc<Clock>,
     pub ids: IdGen,
     pub tokens: crate::token_cache::TokenCache,
+    /// Consent-page sign-in failures, for lockout.
+    pub sign_ins: crate::signin::Throttle,
     /// This process's node number (ids, job leases).
     pub node: u32,
     /// Jobs this process is working on now.
@@ -218,6 +220,7 @@ impl App {
             clock,
             ids,
             tokens: Default::default(),
+            sign_ins: Default::default(),
             node,
             running: Mutex::new(HashSet::new()),
             orgs: Mutex::new(HashMap::new()),

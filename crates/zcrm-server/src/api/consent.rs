@@ -229,6 +229,17 @@ pub async fn decide(State(app): State<Arc<App>>, request: Request) -> Result<Res
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
     let password = p.get("password").cloned().unwrap_or_default();
+    // No address is longer (RFC 5321); a longer one matches no user and is
+    // neither tracked nor logged.
+    if email.len() > 320 {
+        return Ok(render(&app, &req, "", Some("Wrong email or password.")).await);
+    }
+    if let Some(left) = app.sign_ins.locked_for(&email, app.now()) {
+        tracing::warn!("consent sign-in refused: {email:?} is locked");
+        let minutes = (left + 59_999) / 60_000;
+        let why = format!("Too many failed sign-ins. Try again in {minutes} minutes.");
+        return Ok(render(&app, &req, &email, Some(&why)).await);
+    }
     let user = {
         let _permit = SIGN_INS.acquire().await.ok();
         let app = app.clone();
@@ -237,8 +248,11 @@ pub async fn decide(State(app): State<Arc<App>>, request: Request) -> Result<Res
     };
     // Only a user of the client's own org may grant access to it.
     let Some(user) = user.filter(|u| u.org_id == req.client.org_id) else {
+        app.sign_ins.failed(&email, app.now());
+        tracing::warn!("consent sign-in failed for {email:?}");
         return Ok(render(&app, &req, &email, Some("Wrong email or password.")).await);
     };
+    app.sign_ins.succeeded(&email);
     let code = app
         .control
         .approve(
