@@ -4,5 +4,6 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod bulk;
+pub mod consent;
 
 pub use zcrm_testkit::*;
