@@ -25,30 +25,35 @@ fn concrete(path: &str) -> String {
         .replace("{job_id}", SOME_ID)
 }
 
-/// A token's scopes that do not reach what `need` asks for the module of
-/// [`concrete`] paths.
-fn lacking(need: Need) -> &'static str {
-    let wanted: Vec<Scope> = match need {
-        Need::Module(op) | Need::ModuleOr(op, _) => ["leads", "accounts"]
+/// Whether a token with `have` could meet `need` on the modules the
+/// [`concrete`] paths name (Leads; Accounts and its Contacts; any job's).
+fn meets(have: &Scopes, need: Need) -> bool {
+    let any_module = |op| {
+        ["leads", "accounts", "contacts"]
             .iter()
-            .map(|m| Scope::crm(&["modules", m], op))
-            .collect(),
-        Need::Scope(s) => vec![Scope::parse(s).expect("the table's scopes parse")],
+            .any(|m| have.allows(&Scope::crm(&["modules", m], op)))
     };
-    let alt = match need {
-        Need::ModuleOr(_, alt) => Scope::parse(alt),
-        _ => None,
-    };
+    match need {
+        Need::Module(op) | Need::Related(op) | Need::JobModule(_, op) => any_module(op),
+        Need::ModuleOr(op, alt) => any_module(op) || have.allows(&Scope::parse(alt).unwrap()),
+        Need::Scope(s) => have.allows(&Scope::parse(s).expect("the table's scopes parse")),
+        Need::Family(family, op) => {
+            have.allows(&Scope::crm(&[family], op))
+                || have.allows(&Scope::crm(&[family, "leads"], op))
+        }
+        Need::All(list) => list.iter().all(|n| meets(have, *n)),
+    }
+}
+
+/// A token's scopes that do not meet `need`.
+fn lacking(need: Need) -> &'static str {
     [
         "ZohoCRM.modules.deals.ALL",
         "ZohoCRM.org.READ",
         "ZohoCRM.users.READ",
     ]
     .into_iter()
-    .find(|candidate| {
-        let have = Scopes::parse_list(candidate).unwrap();
-        !wanted.iter().any(|w| have.allows(w)) && alt.as_ref().is_none_or(|a| !have.allows(a))
-    })
+    .find(|candidate| !meets(&Scopes::parse_list(candidate).unwrap(), need))
     .expect("a scope that does not reach the operation")
 }
 

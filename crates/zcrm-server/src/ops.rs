@@ -50,7 +50,7 @@ impl Method {
     }
 }
 
-/// The scope an operation needs.
+/// The scope an operation needs. `docs/security.md` lists each operation's.
 #[derive(Debug, Clone, Copy)]
 pub enum Need {
     /// `ZohoCRM.modules.<module>.<op>` for the `{module}` in the path.
@@ -60,6 +60,19 @@ pub enum Need {
     /// The module scope, or else the given one (search also takes
     /// `ZohoSearch.securesearch.READ`, as Zoho's search-records page says).
     ModuleOr(Op, &'static str),
+    /// Every one of these: a path that reaches more than one module needs
+    /// the scopes of each.
+    All(&'static [Need]),
+    /// `ZohoCRM.modules.<child>.<op>` for the module behind the `{related}`
+    /// list of `{module}` (Contacts of an Account, Notes of a Lead).
+    Related(Op),
+    /// `ZohoCRM.<family>.<module>.<op>` for the `{module}` in the path: a
+    /// family Zoho divides by module (`ZohoCRM.mass_update.leads.READ`); the
+    /// family's own scope (`ZohoCRM.mass_update.READ`) covers every module.
+    Family(&'static str, Op),
+    /// `ZohoCRM.modules.<module>.<op>` for the module of the bulk job (of
+    /// the kind given, `read` or `write`) named by `{job_id}`.
+    JobModule(&'static str, Op),
 }
 
 /// Where the operation is specified.
@@ -145,7 +158,7 @@ const fn spec(doc: &'static str, id: &'static str) -> Source {
 }
 
 use Method::{Delete as DELETE, Get as GET, Patch as PATCH, Post as POST, Put as PUT};
-use Need::{Module, ModuleOr, Scope};
+use Need::{All, Family, JobModule, Module, ModuleOr, Related, Scope};
 use Op::{Create, Delete as Del, Read, Update};
 
 operations! {
@@ -181,8 +194,8 @@ operations! {
     AddTags = op(POST, "/crm/v8/{module}/{id}/actions/add_tags", Module(Update), spec("tags.json", "Add Tags"));
     RemoveTags = op(POST, "/crm/v8/{module}/{id}/actions/remove_tags", Module(Update), spec("tags.json", "Remove Tags"));
     // Mass update.
-    MassUpdate = op(POST, "/crm/v8/{module}/actions/mass_update", Scope("ZohoCRM.mass_update.UPDATE"), spec("record.json", "Mass Update Records")).credits(25, 500).heavy().no_composite();
-    MassUpdateStatus = op(GET, "/crm/v8/{module}/actions/mass_update", Scope("ZohoCRM.mass_update.READ"), spec("record.json", "Get Mass Update Status")).no_composite();
+    MassUpdate = op(POST, "/crm/v8/{module}/actions/mass_update", All(&[Family("mass_update", Update), Module(Update)]), spec("record.json", "Mass Update Records")).credits(25, 500).heavy().no_composite();
+    MassUpdateStatus = op(GET, "/crm/v8/{module}/actions/mass_update", Family("mass_update", Read), spec("record.json", "Get Mass Update Status")).no_composite();
     // Attachments.
     GetAttachments = op(GET, "/crm/v8/{module}/{id}/Attachments", Module(Read), spec("attachments.json", "Get Attachments"));
     UploadAttachment = op(POST, "/crm/v8/{module}/{id}/Attachments", Module(Create), spec("attachments.json", "Upload Url Attachments"));
@@ -199,10 +212,10 @@ operations! {
     UploadBulkFile = op(POST, "/crm/v8/upload", Scope("ZohoFiles.files.ALL"), spec("bulk_write.json", "Upload File"));
     CreateBulkWrite = op(POST, "/crm/bulk/v8/write", Scope("ZohoCRM.bulk.CREATE"), spec("bulk_write.json", "Create Bulk Write Job")).credits(500, 500);
     GetBulkWrite = op(GET, "/crm/bulk/v8/write/{job_id}", Scope("ZohoCRM.bulk.CREATE"), spec("bulk_write.json", "Get Bulk Write Job Details"));
-    BulkWriteResult = op(GET, "/crm/bulk/v8/write/{job_id}/result", Scope("ZohoCRM.bulk.CREATE"), spec("bulk_write.json", "Download Bulk Write Result"));
+    BulkWriteResult = op(GET, "/crm/bulk/v8/write/{job_id}/result", All(&[Scope("ZohoCRM.bulk.CREATE"), JobModule("write", Read)]), spec("bulk_write.json", "Download Bulk Write Result"));
     CreateBulkRead = op(POST, "/crm/bulk/v8/read", Scope("ZohoCRM.bulk.READ"), spec("bulk_read.json", "Create Bulk Read Job")).credits(50, 50);
-    GetBulkRead = op(GET, "/crm/bulk/v8/read/{job_id}", Scope("ZohoCRM.bulk.READ"), spec("bulk_read.json", "Get Bulk Read Job Details"));
-    BulkReadResult = op(GET, "/crm/bulk/v8/read/{job_id}/result", Scope("ZohoCRM.bulk.READ"), spec("bulk_read.json", "Download Result"));
+    GetBulkRead = op(GET, "/crm/bulk/v8/read/{job_id}", All(&[Scope("ZohoCRM.bulk.READ"), JobModule("read", Read)]), spec("bulk_read.json", "Get Bulk Read Job Details"));
+    BulkReadResult = op(GET, "/crm/bulk/v8/read/{job_id}/result", All(&[Scope("ZohoCRM.bulk.READ"), JobModule("read", Read)]), spec("bulk_read.json", "Download Result"));
     // Records.
     GetRecords = op(GET, "/crm/v8/{module}", Module(Read), spec("record.json", "Get Records"));
     CreateRecords = op(POST, "/crm/v8/{module}", Module(Create), spec("record.json", "Create Records"));
@@ -216,12 +229,12 @@ operations! {
     CloneRecord = op(POST, "/crm/v8/{module}/{id}/actions/clone", Module(Create), spec("record.json", "Clone Record"));
     ConvertLead = op(POST, "/crm/v8/{module}/{id}/actions/convert", Module(Create), spec("convert_lead.json", "Convert Lead")).credits(5, 5).heavy();
     // Related records.
-    GetRelatedRecords = op(GET, "/crm/v8/{module}/{id}/{related}", Module(Read), spec("related_records.json", "Get Related Records"));
-    UpdateRelatedRecords = op(PUT, "/crm/v8/{module}/{id}/{related}", Module(Update), spec("related_records.json", "Update Related Records"));
-    DelinkRecords = op(DELETE, "/crm/v8/{module}/{id}/{related}", Module(Update), spec("related_records.json", "Delink Records"));
+    GetRelatedRecords = op(GET, "/crm/v8/{module}/{id}/{related}", All(&[Module(Read), Related(Read)]), spec("related_records.json", "Get Related Records"));
+    UpdateRelatedRecords = op(PUT, "/crm/v8/{module}/{id}/{related}", All(&[Module(Update), Related(Update)]), spec("related_records.json", "Update Related Records"));
+    DelinkRecords = op(DELETE, "/crm/v8/{module}/{id}/{related}", All(&[Module(Update), Related(Update)]), spec("related_records.json", "Delink Records"));
     CreateRelatedRecord = op(POST, "/crm/v8/{module}/{id}/{related}", Scope("ZohoCRM.modules.notes.CREATE"), Source::Page("https://www.zoho.com/crm/developer/docs/api/v8/create-notes.html (notes of a record)"));
-    UpdateRelatedRecord = op(PUT, "/crm/v8/{module}/{id}/{related}/{related_id}", Module(Update), spec("related_records.json", "Update Related Record"));
-    DelinkRecord = op(DELETE, "/crm/v8/{module}/{id}/{related}/{related_id}", Module(Update), spec("related_records.json", "Delink Record"));
+    UpdateRelatedRecord = op(PUT, "/crm/v8/{module}/{id}/{related}/{related_id}", All(&[Module(Update), Related(Update)]), spec("related_records.json", "Update Related Record"));
+    DelinkRecord = op(DELETE, "/crm/v8/{module}/{id}/{related}/{related_id}", All(&[Module(Update), Related(Update)]), spec("related_records.json", "Delink Record"));
     // Search, count, COQL.
     SearchRecords = op(GET, "/crm/v8/{module}/search", ModuleOr(Read, "ZohoSearch.securesearch.READ"), spec("record.json", "Search Records")).heavy();
     CountRecords = op(GET, "/crm/v8/{module}/actions/count", Module(Read), spec("record.json", "Record Count"));

@@ -1,5 +1,6 @@
 //! Credentials: a Self Client with a grant code, a web-app client for the
-//! consent page, a user's new password.
+//! consent page (`client list` and `client revoke` are in `clients`), a
+//! user's new password.
 
 use crate::storage::Storage;
 use clap::Args;
@@ -10,7 +11,8 @@ use zcrm_core::scope::Scopes;
 pub struct SelfClientArgs {
     #[command(flatten)]
     storage: Storage,
-    /// Comma-separated scopes, e.g. ZohoCRM.modules.ALL,ZohoCRM.settings.ALL
+    /// Comma-separated scopes, e.g. ZohoCRM.modules.ALL,ZohoCRM.settings.ALL:
+    /// the client's for good, the most any of its tokens may carry.
     #[arg(long)]
     scope: String,
     /// Lifetime of the grant code in seconds.
@@ -21,13 +23,18 @@ pub struct SelfClientArgs {
     json: bool,
 }
 
+// `zcrm admin client --redirect-uri …` registers a web client; `client list`
+// and `client revoke` are its subcommands (in `clients`).
 #[derive(Args)]
+#[command(subcommand_negates_reqs = true, args_conflicts_with_subcommands = true)]
 pub struct ClientArgs {
+    #[command(subcommand)]
+    pub(super) cmd: Option<super::clients::ClientCmd>,
     #[command(flatten)]
     storage: Storage,
     /// Comma-separated redirect URIs the client may use, matched exactly.
     #[arg(long, required = true)]
-    redirect_uri: String,
+    redirect_uri: Option<String>,
     /// Shown to the user on the consent page.
     #[arg(long, default_value = "Web Client")]
     name: String,
@@ -60,7 +67,7 @@ pub async fn self_client(a: SelfClientArgs) -> anyhow::Result<()> {
     let control = storage.control().await?;
     let now = Clock::new().now_ms();
     let (client, code) = control
-        .self_client(scope.replace(' ', ""), expiry as i64 * 1000, now)
+        .self_client(scopes.to_list(), expiry as i64 * 1000, now)
         .await?;
     control.close();
     if json {
@@ -79,12 +86,16 @@ pub async fn self_client(a: SelfClientArgs) -> anyhow::Result<()> {
 
 pub async fn web_client(a: ClientArgs) -> anyhow::Result<()> {
     let ClientArgs {
+        cmd,
         storage,
         redirect_uri,
         name,
         json,
     } = a;
-    let uris = redirect_uris(&redirect_uri)?;
+    if let Some(cmd) = cmd {
+        return super::clients::run(cmd).await;
+    }
+    let uris = redirect_uris(redirect_uri.as_deref().unwrap_or(""))?;
     let control = storage.control().await?;
     let now = Clock::new().now_ms();
     let client = control.web_client(name, uris, now).await?;

@@ -1,8 +1,10 @@
 //! `zcrm admin`: administering a data dir or database, also while servers
-//! run on it. `credentials`: Self Clients, web clients, passwords; `org`: the
+//! run on it. `credentials`: Self Clients, web clients, passwords; `clients`:
+//! listing and revoking clients; `org`: the
 //! org's edition and limits, and its usage; `deliveries`: the notification
 //! log; `seed`: sample records.
 
+mod clients;
 mod credentials;
 mod deliveries;
 mod org;
@@ -14,9 +16,12 @@ use zcrm_store::control::Control;
 
 #[derive(Subcommand)]
 pub enum Admin {
-    /// Create a Self Client and a grant code for the given scopes.
+    /// Create a Self Client and a grant code for the given scopes; no token of
+    /// the client (client credentials too) may carry more.
     SelfClient(credentials::SelfClientArgs),
-    /// Create a web-app client for the consent page (`/oauth/v2/auth`).
+    /// Create a web-app client for the consent page (`/oauth/v2/auth`);
+    /// `client list` shows every client, `client revoke CLIENT_ID` revokes one
+    /// with all its tokens.
     Client(credentials::ClientArgs),
     /// Show notification delivery attempts, newest first: status, latency, error.
     Deliveries(deliveries::DeliveriesArgs),

@@ -304,6 +304,28 @@ pub enum CmpOp {
     Ge,
 }
 
+/// The modules a read reaches: `base`, and each module a column or a
+/// condition follows a lookup into (what its scopes must cover).
+pub fn modules_reached<'a>(
+    base: &Arc<Module>,
+    columns: impl IntoIterator<Item = &'a Column>,
+    filter: Option<&Filter>,
+) -> Vec<Arc<Module>> {
+    let mut out = vec![base.clone()];
+    let mut add = |c: &Column| {
+        for h in &c.hops {
+            if !out.iter().any(|m| m.api_name == h.to.api_name) {
+                out.push(h.to.clone());
+            }
+        }
+    };
+    columns.into_iter().for_each(&mut add);
+    if let Some(f) = filter {
+        f.each_column(&mut add);
+    }
+    out
+}
+
 /// A filter over the base module's records.
 #[derive(Debug, Clone)]
 pub enum Filter {
@@ -338,6 +360,18 @@ pub enum Filter {
 }
 
 impl Filter {
+    /// Calls `f` on the column of every condition.
+    pub fn each_column(&self, f: &mut dyn FnMut(&Column)) {
+        match self {
+            Filter::And(v) | Filter::Or(v) => v.iter().for_each(|x| x.each_column(f)),
+            Filter::Cmp { col, .. }
+            | Filter::Like { col, .. }
+            | Filter::In { col, .. }
+            | Filter::Between { col, .. }
+            | Filter::Null { col, .. } => f(col),
+        }
+    }
+
     /// Number of leaf conditions.
     pub fn terms(&self) -> usize {
         match self {

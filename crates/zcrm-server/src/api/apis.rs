@@ -7,26 +7,45 @@ use crate::ops::{Need, OPERATIONS};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Value};
+use zcrm_core::meta::Module;
+
+/// A rule's scopes for one module of the path (`None`: a path without
+/// `{module}`); several, comma-separated, when it needs more than one.
+fn scope_text(need: Need, m: Option<&Module>) -> String {
+    let module = m.map_or("{module_api_name}".to_string(), |m| m.scope_name());
+    match need {
+        Need::Module(o) | Need::ModuleOr(o, _) => {
+            format!("ZohoCRM.modules.{module}.{}", o.as_str())
+        }
+        Need::Scope(s) => s.to_string(),
+        Need::Family(f, o) => format!("ZohoCRM.{f}.{module}.{}", o.as_str()),
+        Need::Related(o) => format!("ZohoCRM.modules.{{related_list_module}}.{}", o.as_str()),
+        Need::JobModule(_, o) => format!("ZohoCRM.modules.{{job_module}}.{}", o.as_str()),
+        Need::All(needs) => needs
+            .iter()
+            .map(|n| scope_text(*n, m))
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
 
 pub async fn list(Extension(caller): Extension<Caller>) -> Response {
     let mut paths: Vec<(String, Vec<Value>)> = Vec::new();
     let catalog = caller.org.store.catalog();
     for op in OPERATIONS {
-        let concrete: Vec<(String, String)> = match op.need {
-            Need::Module(o) | Need::ModuleOr(o, _) => catalog
+        let concrete: Vec<(String, String)> = if op.path.contains("{module}") {
+            catalog
                 .modules()
                 .iter()
                 .map(|m| {
                     (
                         op.path.replace("{module}", &m.api_name),
-                        format!("ZohoCRM.modules.{}.{}", m.scope_name(), o.as_str()),
+                        scope_text(op.need, Some(m)),
                     )
                 })
-                .collect(),
-            Need::Scope(s) => vec![(
-                op.path.replace("{module}", "{module_api_name}"),
-                s.to_string(),
-            )],
+                .collect()
+        } else {
+            vec![(op.path.to_string(), scope_text(op.need, None))]
         };
         for (path, scope) in concrete {
             let item = json!({"method": op.method.as_str(), "oauth_scope": scope,

@@ -41,14 +41,7 @@ pub async fn query(
     let q = coql::parse(caller.org.store.catalog(), &body.select_query)?;
     // Read on every module the query touches (Zoho's COQL page), and the fields
     // scope for `include_meta`.
-    for m in coql::modules_touched(&q) {
-        if !caller
-            .scopes
-            .allows(&Scope::crm(&["modules", &m.scope_name()], Op::Read))
-        {
-            return Err(ApiError::new(Code::OauthScopeMismatch).into());
-        }
-    }
+    caller.require(&coql::modules_touched(&q), Op::Read)?;
     if include_fields
         && !caller
             .scopes

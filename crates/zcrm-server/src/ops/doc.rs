@@ -11,6 +11,20 @@ fn scope(need: Need) -> String {
         Need::ModuleOr(o, alt) => {
             format!("`ZohoCRM.modules.{{module}}.{}` or `{alt}`", o.as_str())
         }
+        Need::Family(f, o) => {
+            let o = o.as_str();
+            format!("`ZohoCRM.{f}.{o}` or `ZohoCRM.{f}.{{module}}.{o}`")
+        }
+        Need::Related(o) => format!("`ZohoCRM.modules.{{related}}.{}`", o.as_str()),
+        Need::JobModule(_, o) => format!("`ZohoCRM.modules.{{job's module}}.{}`", o.as_str()),
+        Need::All(needs) => needs
+            .iter()
+            .map(|n| match scope(*n) {
+                alt if alt.contains(" or ") => format!("({alt})"),
+                one => one,
+            })
+            .collect::<Vec<_>>()
+            .join(" and "),
     }
 }
 

@@ -34,8 +34,54 @@ fn each_method_and_path_once() {
             "{}",
             o.key()
         );
-        if let Need::Scope(s) | Need::ModuleOr(_, s) = o.need {
+        check_need(o.need, o);
+    }
+}
+
+/// Fixed scopes parse; a rule naming `{module}`, `{related}` or `{job_id}`
+/// is only on a path that has it; `All` holds at least two needs.
+fn check_need(need: Need, o: &Operation) {
+    let has = |p: &str| o.path.contains(p);
+    match need {
+        Need::Scope(s) => assert!(zcrm_core::scope::Scope::parse(s).is_some(), "{s}"),
+        Need::ModuleOr(_, s) => {
             assert!(zcrm_core::scope::Scope::parse(s).is_some(), "{s}");
+            assert!(has("{module}"), "{}", o.key());
+        }
+        Need::Module(_) | Need::Family(..) => assert!(has("{module}"), "{}", o.key()),
+        Need::Related(_) => assert!(has("{module}") && has("{related}"), "{}", o.key()),
+        Need::JobModule(kind, _) => {
+            assert!(has("{job_id}") && o.path.contains(kind), "{}", o.key())
+        }
+        Need::All(needs) => {
+            assert!(needs.len() >= 2, "{}", o.key());
+            needs.iter().for_each(|n| check_need(*n, o));
+        }
+    }
+}
+
+/// Where a path reaches records of a second module, the rule names it: a
+/// related list's module, a bulk job's module, the module of a mass update.
+#[test]
+fn side_paths_need_the_scopes_of_what_they_reach() {
+    fn leaves(n: Need, out: &mut Vec<String>) {
+        match n {
+            Need::All(v) => v.iter().for_each(|n| leaves(*n, out)),
+            n => out.push(format!("{n:?}")),
+        }
+    }
+    for o in OPERATIONS {
+        let mut l = Vec::new();
+        leaves(o.need, &mut l);
+        let named = |what: &str| l.iter().any(|x| x.starts_with(what));
+        if o.path.contains("{related}") && o.method != Method::Post {
+            assert!(named("Related") && named("Module"), "{}", o.key());
+        }
+        if o.path.ends_with("{job_id}/result") {
+            assert!(named("JobModule"), "{}", o.key());
+        }
+        if o.path.ends_with("actions/mass_update") && o.method == Method::Post {
+            assert!(named("Module(Update)") && named("Family"), "{}", o.key());
         }
     }
 }

@@ -9,7 +9,8 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 use zcrm_core::meta::Module;
-use zcrm_core::query::{criteria, json_criteria};
+use zcrm_core::query::{criteria, json_criteria, modules_reached};
+use zcrm_core::scope::Op;
 use zcrm_core::value::SqlValue;
 use zcrm_core::{ApiError, Code};
 use zcrm_store::mass_update::{MassSpec, Step};
@@ -98,22 +99,32 @@ pub async fn sweep(app: Arc<App>) {
 /// `criteria` as the search API writes it (a string), or Zoho's JSON
 /// criteria (what the SDKs send), checked now rather than in the job. The job
 /// keeps it as given: search text, or the JSON's text.
+///
+/// Criteria choose records by their values, which the job's counts then
+/// reveal: they need READ on the module and on every module a condition
+/// follows a lookup into. Those are known only from the body, so they are
+/// checked here; the operation's row needs the module's UPDATE.
 pub fn checked_criteria(caller: &Caller, m: &Arc<Module>, c: &Value) -> Result<String, ApiError> {
     let catalog = caller.org.store.catalog();
-    match c {
+    caller.require(std::slice::from_ref(m), Op::Read)?;
+    let (filter, kept) = match c {
         Value::String(s) if !s.trim().is_empty() => {
-            criteria::parse(catalog, m, s).map_err(|e| {
+            let f = criteria::parse(catalog, m, s).map_err(|e| {
                 e.detail("api_name", "criteria")
                     .detail("json_path", "$.criteria")
             })?;
-            Ok(s.clone())
+            (f, s.clone())
         }
-        Value::Object(_) | Value::Array(_) => {
-            json_criteria::parse(catalog, m, c)?;
-            Ok(c.to_string())
+        Value::Object(_) | Value::Array(_) => (json_criteria::parse(catalog, m, c)?, c.to_string()),
+        _ => {
+            return Err(ApiError::new(Code::InvalidData)
+                .detail("api_name", "criteria")
+                .detail("json_path", "$.criteria"))
         }
-        _ => Err(ApiError::new(Code::InvalidData)
-            .detail("api_name", "criteria")
-            .detail("json_path", "$.criteria")),
-    }
+    };
+    caller.require(
+        &modules_reached(m, std::iter::empty(), Some(&filter)),
+        Op::Read,
+    )?;
+    Ok(kept)
 }

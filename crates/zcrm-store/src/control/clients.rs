@@ -1,10 +1,22 @@
 //! OAuth clients (Self Clients and web apps) and the grant codes issued to
-//! them, from the first start, `zcrm admin` or the consent page.
+//! them, from the first start, `zcrm admin` or the consent page; listing
+//! clients and revoking one with every token it holds.
+//!
+//! A client's scopes are fixed when it is made: a Self Client's are those of
+//! `zcrm admin self-client --scope`, and no token of it (grant code, refresh,
+//! client credentials) may carry more. `*` ([`ANY_SCOPE`]) is every scope:
+//! the Self Client of the first start (as Zoho's Self Client, which may ask
+//! any scope) and web clients, whose every grant is bounded instead by what
+//! the user consented to on the consent page.
 
 use super::{hash, random_hex, Control};
 use crate::args;
 use crate::db::{Conn, ConnExt};
 use crate::StoreError;
+use zcrm_core::scope::Scopes;
+
+/// A client's scopes when it may be granted any: see the module's comment.
+pub const ANY_SCOPE: &str = "*";
 
 /// A client as the consent page needs it.
 #[derive(Debug, Clone)]
@@ -22,18 +34,36 @@ pub struct NewClient {
     pub client_secret: String,
 }
 
-/// The client to create: `kind` is `self` or `web`.
+/// The client to create: `kind` is `self` or `web`; `scopes` the most its
+/// tokens may carry.
 pub(super) struct ClientSpec<'a> {
     name: &'a str,
     kind: &'a str,
     redirect_uris: &'a str,
+    scopes: &'a str,
 }
 
-pub(super) const SELF_CLIENT: ClientSpec<'static> = ClientSpec {
-    name: "Self Client",
-    kind: "self",
-    redirect_uris: "",
-};
+/// A Self Client whose tokens carry at most `scopes`.
+pub(super) fn self_client_spec(scopes: &str) -> ClientSpec<'_> {
+    ClientSpec {
+        name: "Self Client",
+        kind: "self",
+        redirect_uris: "",
+        scopes,
+    }
+}
+
+/// Whether every scope of `asked` is within a client's `ceiling` (a scope
+/// list, or [`ANY_SCOPE`]). Unparsable lists are never within.
+pub(super) fn within(ceiling: &str, asked: &str) -> bool {
+    if ceiling == ANY_SCOPE {
+        return true;
+    }
+    let (Ok(ceiling), Ok(asked)) = (Scopes::parse_list(ceiling), Scopes::parse_list(asked)) else {
+        return false;
+    };
+    !asked.0.is_empty() && asked.0.iter().all(|s| ceiling.allows(s))
+}
 
 pub(super) fn insert_client(
     c: &mut dyn Conn,
@@ -45,10 +75,10 @@ pub(super) fn insert_client(
     let client_id = format!("1000.{}", random_hex(15).to_uppercase());
     let client_secret = random_hex(21);
     c.exec(
-        "INSERT INTO clients (client_id, secret_hash, org_id, user_id, name, kind, redirect_uris, created_time)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO clients (client_id, secret_hash, org_id, user_id, name, kind, redirect_uris, created_time, scopes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         &args![&client_id, hash(&client_secret), org_id, user_id,
-                spec.name, spec.kind, spec.redirect_uris, now],
+                spec.name, spec.kind, spec.redirect_uris, now, spec.scopes],
     )?;
     Ok(NewClient {
         client_id,
@@ -105,7 +135,7 @@ impl Control {
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )?
                     .ok_or_else(|| StoreError::Other("no org yet: start the server once".into()))?;
-                let client = insert_client(c, org_id, user_id, SELF_CLIENT, now)?;
+                let client = insert_client(c, org_id, user_id, self_client_spec(&scopes), now)?;
                 let code = insert_grant(
                     c,
                     Grant {
@@ -145,6 +175,7 @@ impl Control {
                     name: &name,
                     kind: "web",
                     redirect_uris: &uris,
+                    scopes: ANY_SCOPE,
                 };
                 insert_client(c, org_id, user_id, spec, now)
             })
@@ -194,6 +225,149 @@ impl Control {
                         expires_at: now + a.ttl_ms,
                     },
                 )
+            })
+            .await
+    }
+}
+
+/// A client as `zcrm admin client list` shows it.
+#[derive(Debug, Clone)]
+pub struct ClientRow {
+    pub client_id: String,
+    pub name: String,
+    /// `self` or `web`.
+    pub kind: String,
+    pub org_id: i64,
+    pub user_id: i64,
+    /// The most its tokens may carry; [`ANY_SCOPE`] for any.
+    pub scopes: String,
+    pub redirect_uris: Vec<String>,
+    pub created_time: i64,
+    /// Access tokens not yet expired nor revoked.
+    pub live_access_tokens: i64,
+    /// Refresh tokens not revoked.
+    pub refresh_tokens: i64,
+    /// Access-token rows kept, live or not (expired ones are pruned as new
+    /// tokens are issued).
+    pub stored_access_tokens: i64,
+}
+
+/// What revoking a client removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revoked {
+    pub access_tokens: u64,
+    pub refresh_tokens: u64,
+    pub grant_codes: u64,
+}
+
+/// Fills `scopes` of clients made before it was kept (the column is new):
+/// web clients and each org's first Self Client (made on the first start)
+/// may be granted any scope; every other Self Client the scopes of the grant
+/// codes it was made with (`zcrm admin self-client --scope`).
+pub(super) fn backfill_scopes(c: &mut dyn Conn) -> Result<(), StoreError> {
+    c.exec(
+        "UPDATE clients SET scopes = ?1 WHERE kind <> 'self' OR created_time =
+           (SELECT MIN(f.created_time) FROM clients f WHERE f.org_id = clients.org_id AND f.kind = 'self')",
+        &args![ANY_SCOPE],
+    )?;
+    let ids: Vec<String> = c.query_map(
+        "SELECT client_id FROM clients WHERE scopes IS NULL",
+        &[],
+        |r| r.get(0),
+    )?;
+    for id in ids {
+        let lists: Vec<String> = c.query_map(
+            "SELECT scopes FROM grants WHERE client_id = ?1",
+            &args![&id],
+            |r| r.get(0),
+        )?;
+        let mut all: Vec<String> = Vec::new();
+        for s in lists.iter().flat_map(|l| l.split(',')) {
+            let s = s.trim();
+            if !s.is_empty() && !all.iter().any(|a| a == s) {
+                all.push(s.to_string());
+            }
+        }
+        c.exec(
+            "UPDATE clients SET scopes = ?1 WHERE client_id = ?2",
+            &args![all.join(","), &id],
+        )?;
+    }
+    Ok(())
+}
+
+impl Control {
+    /// Every client (of `org`, or of every org), oldest first, with how many
+    /// live tokens each holds at `now`.
+    pub async fn clients(&self, org: Option<i64>, now: i64) -> Result<Vec<ClientRow>, StoreError> {
+        self.db
+            .read(move |c| {
+                c.query_map(
+                    "SELECT c.client_id, c.name, c.kind, c.org_id, c.user_id, c.scopes, c.redirect_uris, c.created_time,
+                       (SELECT COUNT(*) FROM access_tokens a
+                         WHERE a.client_id = c.client_id AND a.revoked = 0 AND a.expires_at > ?1),
+                       (SELECT COUNT(*) FROM refresh_tokens r WHERE r.client_id = c.client_id AND r.revoked = 0),
+                       (SELECT COUNT(*) FROM access_tokens s WHERE s.client_id = c.client_id)
+                     FROM clients c ORDER BY c.created_time, c.client_id",
+                    &args![now],
+                    |r| {
+                        let uris: String = r.get(6)?;
+                        Ok(ClientRow {
+                            client_id: r.get(0)?,
+                            name: r.get(1)?,
+                            kind: r.get(2)?,
+                            org_id: r.get(3)?,
+                            user_id: r.get(4)?,
+                            scopes: r.get::<Option<String>>(5)?.unwrap_or_default(),
+                            redirect_uris: uris
+                                .split(',')
+                                .filter(|s| !s.is_empty())
+                                .map(String::from)
+                                .collect(),
+                            created_time: r.get(7)?,
+                            live_access_tokens: r.get(8)?,
+                            refresh_tokens: r.get(9)?,
+                            stored_access_tokens: r.get(10)?,
+                        })
+                    },
+                )
+                .map(|all| {
+                    all.into_iter()
+                        .filter(|r| org.is_none_or(|o| r.org_id == o))
+                        .collect()
+                })
+            })
+            .await
+    }
+
+    /// Revokes a client: it is removed with its grant codes, refresh and
+    /// access tokens, in one transaction. Every node checks tokens against
+    /// this database (a cached token for at most the cache's bound), so its
+    /// tokens stop working everywhere. `None`: no such client.
+    pub async fn revoke_client(&self, client_id: String) -> Result<Option<Revoked>, StoreError> {
+        self.db
+            .write(move |c| {
+                let access = c.exec(
+                    "DELETE FROM access_tokens WHERE client_id = ?1",
+                    &args![&client_id],
+                )?;
+                let refresh = c.exec(
+                    "DELETE FROM refresh_tokens WHERE client_id = ?1",
+                    &args![&client_id],
+                )?;
+                let grants = c.exec(
+                    "DELETE FROM grants WHERE client_id = ?1",
+                    &args![&client_id],
+                )?;
+                let gone = c.exec(
+                    "DELETE FROM clients WHERE client_id = ?1",
+                    &args![&client_id],
+                )?;
+                Ok((gone > 0).then_some(Revoked {
+                    access_tokens: access,
+                    refresh_tokens: refresh,
+                    grant_codes: grants,
+                }))
             })
             .await
     }

@@ -3,7 +3,8 @@
 //! Argon2id, see `password`); a leaked database yields no usable credential.
 //!
 //! `orgs`: orgs, the first start and nodes; `users`: users and their
-//! passwords; `clients`: OAuth clients and grant codes; `tokens`: the token
+//! passwords; `clients`: OAuth clients (with the scopes fixed when each was
+//! made), grant codes, listing and revoking clients; `tokens`: the token
 //! endpoint's grants, access and refresh tokens; `limits`: editions, credits
 //! and usage.
 
@@ -15,7 +16,7 @@ mod tests;
 mod tokens;
 mod users;
 
-pub use clients::{Approval, ClientInfo, NewClient};
+pub use clients::{Approval, ClientInfo, ClientRow, NewClient, Revoked, ANY_SCOPE};
 pub use orgs::{Bootstrap, NewOrg, Org};
 pub use tokens::{Issued, OAuthErr, OAuthError, TokenInfo, ACCESS_TTL_MS};
 pub use users::User;
@@ -41,7 +42,7 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS clients (
     client_id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, org_id INTEGER NOT NULL,
     user_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
-    redirect_uris TEXT NOT NULL DEFAULT '', created_time INTEGER NOT NULL);
+    redirect_uris TEXT NOT NULL DEFAULT '', created_time INTEGER NOT NULL, scopes TEXT);
 CREATE TABLE IF NOT EXISTS grants (
     code_hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, org_id INTEGER NOT NULL,
     user_id INTEGER NOT NULL, scopes TEXT NOT NULL, redirect_uri TEXT,
@@ -55,6 +56,9 @@ CREATE TABLE IF NOT EXISTS access_tokens (
     user_id INTEGER NOT NULL, scopes TEXT NOT NULL, expires_at INTEGER NOT NULL,
     revoked INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS access_by_refresh ON access_tokens(refresh_hash);
+CREATE INDEX IF NOT EXISTS access_by_expiry ON access_tokens(expires_at);
+CREATE INDEX IF NOT EXISTS access_by_client ON access_tokens(client_id);
+CREATE INDEX IF NOT EXISTS refresh_by_client ON refresh_tokens(client_id);
 CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, started INTEGER NOT NULL);
 "#;
 
@@ -78,6 +82,12 @@ pub fn migrate(c: &mut dyn Conn) -> Result<(), StoreError> {
     let columns = crate::schema::existing_columns(c, CONTROL_SCHEMA, "users")?;
     if !columns.iter().any(|n| n == "password_hash") {
         c.batch("ALTER TABLE users ADD COLUMN password_hash TEXT;")?;
+    }
+    // Clients made before their scopes were kept: see `clients::backfill_scopes`.
+    let columns = crate::schema::existing_columns(c, CONTROL_SCHEMA, "clients")?;
+    if !columns.iter().any(|n| n == "scopes") {
+        c.batch("ALTER TABLE clients ADD COLUMN scopes TEXT;")?;
+        clients::backfill_scopes(c)?;
     }
     Ok(())
 }

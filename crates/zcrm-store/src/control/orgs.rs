@@ -1,7 +1,7 @@
 //! Orgs: the first start (org, admin and Self Client at once), listing
 //! them, and numbering the nodes that share the database.
 
-use super::clients::{insert_client, insert_grant, Grant, NewClient, SELF_CLIENT};
+use super::clients::{insert_client, insert_grant, self_client_spec, Grant, NewClient, ANY_SCOPE};
 use super::users::{user_from_row, User, USER_COLS};
 use super::Control;
 use crate::args;
@@ -97,7 +97,8 @@ impl Control {
                     &args![user_id, org_id, email, "Admin", "User", "CEO", "Administrator", "active",
                             (user_id % 1_000_000_000).to_string(), tz, now, now, password_hash],
                 )?;
-                let client = insert_client(c, org_id, user_id, SELF_CLIENT, now)?;
+                // The first start's Self Client keeps every scope, as Zoho's does.
+                let client = insert_client(c, org_id, user_id, self_client_spec(ANY_SCOPE), now)?;
                 let code = insert_grant(c, Grant { client_id: &client.client_id, org_id, user_id, scopes: &scopes, redirect_uri: None, offline: true, expires_at: now + ttl })?;
                 let org = c
                     .query_row(&format!("SELECT {ORG_COLS} FROM orgs WHERE id = ?1"), &args![org_id], org_from_row)?

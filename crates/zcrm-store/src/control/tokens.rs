@@ -1,9 +1,10 @@
 //! The token endpoint: trading a grant code, a refresh token or client
 //! credentials for tokens; revoking them; and checking an access token.
 
+use super::clients::within;
 use super::{hash, new_token, Control};
 use crate::args;
-use crate::db::{Conn, ConnExt};
+use crate::db::{Conn, ConnExt, Dialect};
 use crate::StoreError;
 
 pub const ACCESS_TTL_MS: i64 = 3_600_000;
@@ -53,24 +54,44 @@ impl OAuthError {
     }
 }
 
-/// An authenticated client: its org, owner and kind (`self` or `web`).
+/// An authenticated client: its org, owner, kind (`self` or `web`) and the
+/// most its tokens may carry (`clients::ANY_SCOPE` for any).
 struct Checked {
     org: i64,
     user: i64,
     kind: String,
+    scopes: String,
+}
+
+impl Checked {
+    /// `invalid_scope` unless every scope of `asked` is within the client's.
+    fn allows(&self, asked: &str) -> Result<(), OAuthErr> {
+        if within(&self.scopes, asked) {
+            Ok(())
+        } else {
+            Err(OAuthErr::OAuth(OAuthError::InvalidScope))
+        }
+    }
 }
 
 /// Checks the client and its secret (constant-time on the hashes).
 fn check_client(c: &mut dyn Conn, client_id: &str, secret: &str) -> Result<Checked, OAuthErr> {
-    let row: Option<(String, i64, i64, String)> = c.query_row(
-        "SELECT secret_hash, org_id, user_id, kind FROM clients WHERE client_id = ?1",
+    let row: Option<(String, i64, i64, String, Option<String>)> = c.query_row(
+        "SELECT secret_hash, org_id, user_id, kind, scopes FROM clients WHERE client_id = ?1",
         &args![client_id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
-    let (stored, org, user, kind) = row.ok_or(OAuthErr::OAuth(OAuthError::InvalidClient))?;
+    let (stored, org, user, kind, scopes) =
+        row.ok_or(OAuthErr::OAuth(OAuthError::InvalidClient))?;
     let given = hash(secret);
     if subtle_eq(stored.as_bytes(), given.as_bytes()) {
-        Ok(Checked { org, user, kind })
+        let scopes = scopes.unwrap_or_default();
+        Ok(Checked {
+            org,
+            user,
+            kind,
+            scopes,
+        })
     } else {
         Err(OAuthErr::OAuth(OAuthError::InvalidClientSecret))
     }
@@ -93,6 +114,25 @@ impl From<StoreError> for OAuthErr {
     }
 }
 
+/// Expired access tokens go as new ones come (client credentials mint one per
+/// call and nothing else ever removed them): at most 1,000 a call, and on
+/// PostgreSQL none another transaction is deleting, so concurrent calls never
+/// wait on each other here.
+fn prune_expired(c: &mut dyn Conn, now: i64) -> Result<(), StoreError> {
+    let lock = match c.dialect() {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    c.exec(
+        &format!(
+            "DELETE FROM access_tokens WHERE hash IN
+               (SELECT hash FROM access_tokens WHERE expires_at <= ?1 LIMIT 1000{lock})"
+        ),
+        &args![now],
+    )?;
+    Ok(())
+}
+
 fn issue_access(
     c: &mut dyn Conn,
     refresh_hash: Option<&str>,
@@ -102,6 +142,7 @@ fn issue_access(
     scopes: &str,
     now: i64,
 ) -> Result<String, StoreError> {
+    prune_expired(c, now)?;
     let access = new_token();
     c.exec(
         "INSERT INTO access_tokens (hash, refresh_hash, client_id, org_id, user_id, scopes, expires_at)
@@ -125,6 +166,8 @@ impl Control {
     /// an access token (never a refresh token) on its own org, named by `soid`
     /// (`ZohoCRM.<org id or zgid>`). `scopes` is `None` when the request's were
     /// invalid: the client is authenticated before its request is judged.
+    /// Scopes beyond the client's own (fixed when it was made) are
+    /// `invalid_scope`, as malformed ones are.
     pub async fn client_credentials(
         &self,
         client_id: String,
@@ -137,8 +180,9 @@ impl Control {
             .db
             .write(move |c| {
                 let inner = || -> Result<Issued, OAuthErr> {
-                    let Checked { org, user, kind } = check_client(c, &client_id, &secret)?;
-                    if kind != "self" {
+                    let client = check_client(c, &client_id, &secret)?;
+                    let (org, user) = (client.org, client.user);
+                    if client.kind != "self" {
                         return Err(OAuthErr::OAuth(OAuthError::UnauthorizedClient));
                     }
                     let (id, zgid): (i64, String) = c
@@ -154,6 +198,7 @@ impl Control {
                         return Err(OAuthErr::OAuth(OAuthError::InvalidClient));
                     }
                     let scopes = scopes.ok_or(OAuthErr::OAuth(OAuthError::InvalidScope))?;
+                    client.allows(&scopes)?;
                     let access = issue_access(c, None, &client_id, org, user, &scopes, now)?;
                     Ok(Issued {
                         access_token: access,
@@ -182,7 +227,8 @@ impl Control {
             .db
             .write(move |c| {
                 let mut inner = || -> Result<Issued, OAuthErr> {
-                    let Checked { org, user, .. } = check_client(c, &client_id, &secret)?;
+                    let client = check_client(c, &client_id, &secret)?;
+                    let (org, user) = (client.org, client.user);
                     let g: Option<(String, String, Option<String>, bool, i64, bool)> = c
                         .query_row(
                             "SELECT client_id, scopes, redirect_uri, offline, expires_at, used FROM grants WHERE code_hash = ?1",
@@ -200,6 +246,7 @@ impl Control {
                             return Err(OAuthErr::OAuth(OAuthError::InvalidRedirectUri));
                         }
                     }
+                    client.allows(&scopes)?;
                     c.exec("UPDATE grants SET used = 1 WHERE code_hash = ?1", &args![hash(&code)])?;
                     let refresh = if offline {
                         let t = new_token();
@@ -237,7 +284,7 @@ impl Control {
             .db
             .write(move |c| {
                 let mut inner = || -> Result<Issued, OAuthErr> {
-                    check_client(c, &client_id, &secret)?;
+                    let client = check_client(c, &client_id, &secret)?;
                     let rh = hash(&refresh_token);
                     let row: Option<(String, i64, i64, String, bool)> = c
                         .query_row(
@@ -247,6 +294,7 @@ impl Control {
                         )?;
                     match row {
                         Some((cid, org, user, scopes, false)) if cid == client_id => {
+                            client.allows(&scopes)?;
                             let access = issue_access(c, Some(&rh), &client_id, org, user, &scopes, now)?;
                             Ok(Issued { access_token: access, refresh_token: None, scopes })
                         }
@@ -286,9 +334,13 @@ impl Control {
         let h = hash(access_token);
         self.db
             .read(move |c| {
+                // The client must still exist: a revoked client's tokens are
+                // deleted with it, and one minted while it was being revoked
+                // is refused here.
                 c.query_row(
-                    "SELECT org_id, user_id, client_id, scopes, expires_at FROM access_tokens
-                     WHERE hash = ?1 AND revoked = 0 AND expires_at > ?2",
+                    "SELECT a.org_id, a.user_id, a.client_id, a.scopes, a.expires_at
+                     FROM access_tokens a JOIN clients k ON k.client_id = a.client_id
+                     WHERE a.hash = ?1 AND a.revoked = 0 AND a.expires_at > ?2",
                     &args![h, now],
                     |r| {
                         Ok(TokenInfo {

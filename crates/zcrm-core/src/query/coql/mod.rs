@@ -8,7 +8,7 @@ mod builder;
 mod clauses;
 mod filter;
 
-use super::{Column, Filter, OrderKey, Query, SelectExpr};
+use super::{Column, OrderKey, Query, SelectExpr};
 use crate::error::{ApiError, Code};
 use crate::meta::{Catalog, Module};
 use builder::Builder;
@@ -138,39 +138,19 @@ pub fn parse(catalog: &Catalog, sql: &str) -> Result<Query, ApiError> {
 
 /// The modules a query reads: its own and each one reached through a lookup.
 pub fn modules_touched(q: &Query) -> Vec<Arc<Module>> {
-    let mut out = vec![q.module.clone()];
-    let mut add = |c: &Column| {
-        for h in &c.hops {
-            if !out.iter().any(|m| m.api_name == h.to.api_name) {
-                out.push(h.to.clone());
-            }
-        }
-    };
+    let mut columns: Vec<&Column> = Vec::new();
     for s in &q.select {
         match &s.expr {
-            SelectExpr::Column(c) | SelectExpr::Aggregate(_, c) => add(c),
+            SelectExpr::Column(c) | SelectExpr::Aggregate(_, c) => columns.push(c),
         }
     }
-    q.group_by.iter().for_each(&mut add);
+    columns.extend(&q.group_by);
     for o in &q.order {
         if let OrderKey::Column(c) = &o.key {
-            add(c);
+            columns.push(c);
         }
     }
-    fn walk(f: &Filter, add: &mut dyn FnMut(&Column)) {
-        match f {
-            Filter::And(v) | Filter::Or(v) => v.iter().for_each(|x| walk(x, add)),
-            Filter::Cmp { col, .. }
-            | Filter::Like { col, .. }
-            | Filter::In { col, .. }
-            | Filter::Between { col, .. }
-            | Filter::Null { col, .. } => add(col),
-        }
-    }
-    if let Some(f) = &q.filter {
-        walk(f, &mut add);
-    }
-    out
+    super::modules_reached(&q.module, columns, q.filter.as_ref())
 }
 
 #[cfg(test)]

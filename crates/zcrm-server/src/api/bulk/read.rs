@@ -46,8 +46,9 @@ pub async fn create_read(
         owner,
         page,
     };
-    // Everything a job needs is checked now, so a job fails only for the server's reasons.
-    work::read_spec(&app, &caller.org, &rr)?;
+    // Everything a job needs is checked now, so a job fails only for the server's
+    // reasons; the service checks the scopes of what its fields and criteria reach.
+    work::read_spec_for(&caller, &rr)?;
     let request = json!({"request": Value::Object(body.clone()), "spec": rr});
     let job = NewJob {
         id: 0,

@@ -13,7 +13,7 @@ mod write;
 pub use archive::{archive, inspect};
 pub use job_json::{read_json, time, user_json, write_json};
 use read::run_read;
-pub use spec::{read_spec, Mapping, ReadReq, WriteSpec};
+pub use spec::{read_spec, read_spec_for, Mapping, ReadReq, WriteSpec};
 use write::run_write;
 
 use crate::service::records::{check_record, Mode};

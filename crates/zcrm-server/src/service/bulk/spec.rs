@@ -1,6 +1,8 @@
 //! Jobs as resolved when they were created, stored with the job.
 
 use super::*;
+use crate::auth::Caller;
+use zcrm_core::scope::Op;
 
 /// Where a mapped field's value comes from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,4 +108,17 @@ pub fn read_spec(
         },
         names,
     ))
+}
+
+/// A new read job's spec, if its creator may read everything it reaches.
+/// The module is known only from the request's body, so the auth layer
+/// cannot check it: READ on the job's module and on every module its fields
+/// and criteria follow a lookup into (`Account_Name.Phone`) is checked here,
+/// as COQL does.
+pub fn read_spec_for(caller: &Caller, req: &ReadReq) -> Result<ReadSpec, ApiError> {
+    let (spec, _) = read_spec(&caller.app, &caller.org, req)?;
+    let modules =
+        zcrm_core::query::modules_reached(&spec.module, &spec.columns, spec.filter.as_ref());
+    caller.require(&modules, Op::Read)?;
+    Ok(spec)
 }

@@ -1,10 +1,14 @@
 //! The auth layer of `/crm`: resolves `Authorization: Zoho-oauthtoken …` to
-//! a caller and checks the operation's scope (its row of `ops`) before any
-//! handler runs.
+//! a caller and checks the operation's scope rule (its row of `ops`, judged
+//! in `rule`) before any handler runs.
+
+mod rule;
+
+pub use rule::require_modules;
 
 use crate::admission;
 use crate::error::HttpError;
-use crate::ops::{self, Need, Operation};
+use crate::ops::{self, Operation};
 use crate::state::{App, OrgCtx};
 use crate::token_cache::CachedToken;
 use axum::extract::{RawPathParams, Request, State};
@@ -23,8 +27,20 @@ pub struct Caller {
     pub user_id: i64,
     /// The client the token was issued to (channels belong to it).
     pub client_id: Arc<str>,
-    /// The token's scopes, for handlers whose needs depend on the request (COQL).
+    /// The token's scopes, for needs known only from the request's body
+    /// (COQL, bulk read, mass update criteria): see [`require_modules`].
     pub scopes: Arc<Scopes>,
+}
+
+impl Caller {
+    /// `OAUTH_SCOPE_MISMATCH` unless the token has `op` on every module.
+    pub fn require(
+        &self,
+        modules: &[Arc<Module>],
+        op: zcrm_core::scope::Op,
+    ) -> Result<(), ApiError> {
+        require_modules(&self.scopes, modules, op)
+    }
 }
 
 /// The module named in the path, resolved by the auth layer.
@@ -129,62 +145,34 @@ async fn authorize(
         return Err(ApiError::new(Code::InvalidUrlPattern));
     }
     let token = bearer(req).ok_or_else(|| ApiError::new(Code::AuthenticationFailure))?;
-    let now = app.now();
-    let info = match app.tokens.get(token, now) {
-        Some(t) => t,
-        None => {
-            let info = app
-                .control
-                .authenticate(token, now)
-                .await
-                .map_err(crate::error::store)?
-                .ok_or_else(|| ApiError::new(Code::InvalidToken))?;
-            let entry = CachedToken {
-                org_id: info.org_id,
-                user_id: info.user_id,
-                client_id: Arc::from(info.client_id.as_str()),
-                scopes: Arc::new(Scopes::parse_list(&info.scopes).unwrap_or_default()),
-                expires_at: info.expires_at,
-                checked_at: now,
-            };
-            app.tokens.put(token, entry.clone());
-            entry
-        }
+    let info = token_info(app, token).await?;
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
     };
-    let scopes = &info.scopes;
-    let module_param = params
-        .iter()
-        .find(|(k, _)| *k == "module")
-        .map(|(_, v)| v.to_string());
-    let module = match &module_param {
+    let module = match param("module") {
         Some(name) => Some(
             app.catalog
-                .module(name)
+                .module(&name)
                 .cloned()
                 .ok_or_else(|| ApiError::invalid_module(0))?,
         ),
         None => None,
     };
-    let module_scope = |o| {
-        module
-            .as_ref()
-            .map(|m| Scope::crm(&["modules", &m.scope_name()], o))
+    let org = app.org(info.org_id).await?;
+    let (related, job_id) = (param("related"), param("job_id"));
+    let at = rule::At {
+        catalog: &app.catalog,
+        org: &org,
+        module: module.as_ref(),
+        related: related.as_deref(),
+        job_id: job_id.as_deref(),
     };
-    let wanted: Option<Vec<Scope>> = match op.need {
-        Need::Module(o) => module_scope(o).map(|s| vec![s]),
-        Need::ModuleOr(o, alt) => module_scope(o).map(|s| {
-            let mut v = vec![s];
-            v.extend(Scope::parse(alt));
-            v
-        }),
-        Need::Scope(s) => Scope::parse(s).map(|s| vec![s]),
-    };
-    let wanted =
-        wanted.ok_or_else(|| ApiError::internal(format!("no scope rule for {}", op.key())))?;
-    if !wanted.iter().any(|w| scopes.allows(w)) {
+    if !rule::allowed(op, &info.scopes, &at).await? {
         return Err(ApiError::new(Code::OauthScopeMismatch));
     }
-    let org = app.org(info.org_id).await?;
     if let Some(m) = module {
         req.extensions_mut().insert(PathModule(m));
     }
@@ -196,4 +184,29 @@ async fn authorize(
         scopes: info.scopes.clone(),
     });
     Ok((org, info.client_id.clone()))
+}
+
+/// The token's org, user, client and scopes: from the cache, else the
+/// control database (then cached for at most `token_cache::MAX_AGE_MS`).
+async fn token_info(app: &Arc<App>, token: &str) -> Result<CachedToken, ApiError> {
+    let now = app.now();
+    if let Some(t) = app.tokens.get(token, now) {
+        return Ok(t);
+    }
+    let info = app
+        .control
+        .authenticate(token, now)
+        .await
+        .map_err(crate::error::store)?
+        .ok_or_else(|| ApiError::new(Code::InvalidToken))?;
+    let entry = CachedToken {
+        org_id: info.org_id,
+        user_id: info.user_id,
+        client_id: Arc::from(info.client_id.as_str()),
+        scopes: Arc::new(Scopes::parse_list(&info.scopes).unwrap_or_default()),
+        expires_at: info.expires_at,
+        checked_at: now,
+    };
+    app.tokens.put(token, entry.clone());
+    Ok(entry)
 }
