@@ -13,7 +13,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use zcrm_core::scope::Scopes;
-use zcrm_store::control::{Issued, OAuthErr, ACCESS_TTL_MS};
+use zcrm_store::control::{Issued, OAuthErr, OAuthError, ACCESS_TTL_MS};
 
 /// Collects parameters from the query string and whichever body form was sent.
 pub(super) async fn params(req: Request) -> HashMap<String, String> {
@@ -101,7 +101,14 @@ pub async fn token(State(app): State<Arc<App>>, req: Request) -> Result<Response
     };
     match result {
         Ok(t) => Ok(issued(&app, t)),
-        Err(OAuthErr::OAuth(e)) => Ok(oauth_error(e.as_str())),
+        Err(OAuthErr::OAuth(e)) => {
+            if e == OAuthError::CodeReused {
+                // The code's tokens were just revoked: none may outlive it in the cache.
+                app.tokens.clear();
+                tracing::warn!("a grant code was used twice: the tokens it gave are revoked");
+            }
+            Ok(oauth_error(e.as_str()))
+        }
         Err(OAuthErr::Store(e)) => Err(e.into()),
     }
 }

@@ -89,6 +89,11 @@ pub fn migrate(c: &mut dyn Conn) -> Result<(), StoreError> {
         c.batch("ALTER TABLE clients ADD COLUMN scopes TEXT;")?;
         clients::backfill_scopes(c)?;
     }
+    // What each grant code gave, so a code used twice can take it back.
+    let columns = crate::schema::existing_columns(c, CONTROL_SCHEMA, "grants")?;
+    if !columns.iter().any(|n| n == "issued_access") {
+        c.batch("ALTER TABLE grants ADD COLUMN issued_access TEXT; ALTER TABLE grants ADD COLUMN issued_refresh TEXT;")?;
+    }
     Ok(())
 }
 

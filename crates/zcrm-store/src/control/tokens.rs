@@ -32,6 +32,9 @@ pub enum OAuthError {
     InvalidClient,
     InvalidClientSecret,
     InvalidCode,
+    /// A grant code used a second time: the tokens it gave are revoked
+    /// (RFC 6749 §4.1.2); the client is told `invalid_code`.
+    CodeReused,
     InvalidRedirectUri,
     InvalidScope,
     /// The client may not use this grant (client credentials are for Self Clients).
@@ -45,7 +48,7 @@ impl OAuthError {
         match self {
             OAuthError::InvalidClient => "invalid_client",
             OAuthError::InvalidClientSecret => "invalid_client_secret",
-            OAuthError::InvalidCode => "invalid_code",
+            OAuthError::InvalidCode | OAuthError::CodeReused => "invalid_code",
             OAuthError::InvalidRedirectUri => "invalid_redirect_uri",
             OAuthError::InvalidScope => "invalid_scope",
             OAuthError::UnauthorizedClient => "unauthorized_client",
@@ -238,7 +241,11 @@ impl Control {
                     let Some((g_client, scopes, g_redirect, offline, expires_at, used)) = g else {
                         return Err(OAuthErr::OAuth(OAuthError::InvalidCode));
                     };
-                    if g_client != client_id || used || expires_at <= now {
+                    if g_client == client_id && used {
+                        revoke_issued(c, &hash(&code))?;
+                        return Err(OAuthErr::OAuth(OAuthError::CodeReused));
+                    }
+                    if g_client != client_id || expires_at <= now {
                         return Err(OAuthErr::OAuth(OAuthError::InvalidCode));
                     }
                     if let Some(expected) = g_redirect {
@@ -247,7 +254,6 @@ impl Control {
                         }
                     }
                     client.allows(&scopes)?;
-                    c.exec("UPDATE grants SET used = 1 WHERE code_hash = ?1", &args![hash(&code)])?;
                     let refresh = if offline {
                         let t = new_token();
                         c.exec(
@@ -261,6 +267,11 @@ impl Control {
                     };
                     let rh = refresh.as_deref().map(hash);
                     let access = issue_access(c, rh.as_deref(), &client_id, org, user, &scopes, now)?;
+                    // What the code gave, so a second use can take it back.
+                    c.exec(
+                        "UPDATE grants SET used = 1, issued_access = ?2, issued_refresh = ?3 WHERE code_hash = ?1",
+                        &args![hash(&code), hash(&access), rh],
+                    )?;
                     Ok(Issued { access_token: access, refresh_token: refresh, scopes })
                 };
                 // A protocol error is a committed outcome (the code stays unused), not a rollback.
@@ -355,4 +366,34 @@ impl Control {
             })
             .await
     }
+}
+
+/// Revokes the refresh token a grant code gave and every access token from
+/// it or from the code itself.
+fn revoke_issued(c: &mut dyn Conn, code_hash: &str) -> Result<(), StoreError> {
+    let issued: Option<(Option<String>, Option<String>)> = c.query_row(
+        "SELECT issued_access, issued_refresh FROM grants WHERE code_hash = ?1",
+        &args![code_hash],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let Some((access, refresh)) = issued else {
+        return Ok(());
+    };
+    if let Some(rh) = &refresh {
+        c.exec(
+            "UPDATE refresh_tokens SET revoked = 1 WHERE hash = ?1",
+            &args![rh],
+        )?;
+        c.exec(
+            "UPDATE access_tokens SET revoked = 1 WHERE refresh_hash = ?1",
+            &args![rh],
+        )?;
+    }
+    if let Some(ah) = &access {
+        c.exec(
+            "UPDATE access_tokens SET revoked = 1 WHERE hash = ?1",
+            &args![ah],
+        )?;
+    }
+    Ok(())
 }
