@@ -44,9 +44,20 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/__zcrm/clock/advance", post(advance_clock))
         .route("/__zcrm/deliveries", get(deliveries))
         .route("/__zcrm/usage", get(operator::usage))
-        .route("/oauth/v2/auth", get(consent::show).post(consent::decide))
-        .route("/oauth/v2/token", post(oauth::token))
-        .route("/oauth/v2/token/revoke", post(oauth::revoke))
+        .route(
+            "/oauth/v2/auth",
+            get(consent::show)
+                .post(consent::decide)
+                .layer(DefaultBodyLimit::max(oauth::OAUTH_BODY_LIMIT)),
+        )
+        .route(
+            "/oauth/v2/token",
+            post(oauth::token).layer(DefaultBodyLimit::max(oauth::OAUTH_BODY_LIMIT)),
+        )
+        .route(
+            "/oauth/v2/token/revoke",
+            post(oauth::revoke).layer(DefaultBodyLimit::max(oauth::OAUTH_BODY_LIMIT)),
+        )
         .merge(crm)
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)

@@ -16,6 +16,9 @@ use zcrm_core::scope::Scopes;
 use zcrm_store::control::{Issued, OAuthErr, OAuthError, ACCESS_TTL_MS};
 
 /// Collects parameters from the query string and whichever body form was sent.
+/// The accounts server's forms are a few hundred bytes; more is not read.
+pub const OAUTH_BODY_LIMIT: usize = 16 * 1024;
+
 pub(super) async fn params(req: Request) -> HashMap<String, String> {
     let mut out: HashMap<String, String> = req
         .uri()
@@ -37,7 +40,7 @@ pub(super) async fn params(req: Request) -> HashMap<String, String> {
                 }
             }
         }
-    } else if let Ok(body) = axum::body::to_bytes(req.into_body(), 1 << 20).await {
+    } else if let Ok(body) = axum::body::to_bytes(req.into_body(), OAUTH_BODY_LIMIT).await {
         if let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) {
             out.extend(form);
         }

@@ -1,0 +1,44 @@
+//! The accounts server reads at most 16 kB of a form: a larger body is not
+//! read, and the answer never echoes it.
+
+mod common;
+use common::*;
+
+#[tokio::test]
+async fn an_oversized_token_form_is_not_read() {
+    let srv = TestServer::start().await;
+    let (_, refresh, id, secret) = srv.tokens("ZohoCRM.modules.ALL").await;
+    let form = |padding: &str| {
+        vec![
+            ("grant_type", "refresh_token".to_string()),
+            ("client_id", id.clone()),
+            ("client_secret", secret.clone()),
+            ("refresh_token", refresh.clone()),
+            ("padding", padding.to_string()),
+        ]
+    };
+    let send = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let req = srv.http.post(format!("{}{path}", srv.url)).form(&form);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // The same request, small, gets a token: the form itself is right.
+    let (status, body) = send("/oauth/v2/token", form("")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("access_token"), "{body}");
+    let big = "x".repeat(64 * 1024);
+    for path in ["/oauth/v2/token", "/oauth/v2/token/revoke"] {
+        let (status, body) = send(path, form(&big)).await;
+        assert!(
+            !body.contains("access_token") && !body.contains("success"),
+            "{path}: {body}"
+        );
+        assert!(body.len() < 500, "{path}: {} bytes", body.len());
+        assert!(status == 400 || status == 200, "{path}: {status}");
+    }
+    // Nothing was revoked by the unread form.
+    let (_, body) = send("/oauth/v2/token", form("")).await;
+    assert!(body.contains("access_token"), "{body}");
+}
