@@ -14,6 +14,7 @@ pub mod ops;
 mod outbound;
 mod service;
 mod signin;
+mod signing;
 mod state;
 mod token_cache;
 mod wire;

@@ -7,7 +7,6 @@
 use crate::state::{App, OrgCtx};
 use crate::wire::record::render_row;
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -42,27 +41,6 @@ pub fn backoff_ms(attempt: i64) -> i64 {
     let base = BASE_BACKOFF_MS << (attempt - 1).clamp(0, 10);
     let jitter = rand::random_range(0.8..1.2);
     (base as f64 * jitter) as i64
-}
-
-/// HMAC-SHA256 (RFC 2104) of `msg` keyed by `key`.
-pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha256::new()
-        .chain_update(&ipad)
-        .chain_update(msg)
-        .finalize();
-    Sha256::new()
-        .chain_update(&opad)
-        .chain_update(inner)
-        .finalize()
-        .into()
 }
 
 /// The callback body, as Zoho sends it (D8 notifications/overview). With
@@ -346,7 +324,7 @@ impl Dispatcher {
         };
         let attempt = e.attempts + 1;
         let body = payload(&self.app, org, &e).to_string();
-        let signature = hex::encode(hmac_sha256(
+        let signature = hex::encode(crate::signing::hmac_sha256(
             e.token.as_deref().unwrap_or("").as_bytes(),
             body.as_bytes(),
         ));
@@ -425,15 +403,6 @@ fn describe(e: reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hmac_matches_rfc4231() {
-        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            hex::encode(mac),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
 
     #[test]
     fn backoff_grows() {

@@ -139,6 +139,8 @@ pub struct App {
     pub tokens: crate::token_cache::TokenCache,
     /// Consent-page sign-in failures, for lockout.
     pub sign_ins: crate::signin::Throttle,
+    /// This node's copy of the keys page tokens are signed with.
+    pub page_keys: crate::signing::KeyCache,
     /// This process's node number (ids, job leases).
     pub node: u32,
     /// Jobs this process is working on now.
@@ -221,6 +223,7 @@ impl App {
             ids,
             tokens: Default::default(),
             sign_ins: Default::default(),
+            page_keys: Default::default(),
             node,
             running: Mutex::new(HashSet::new()),
             orgs: Mutex::new(HashMap::new()),

@@ -1,14 +1,16 @@
 //! The control database: orgs, users, OAuth clients, grant codes and tokens,
-//! and API limits. Every secret is stored as a SHA-256 hash (passwords:
-//! Argon2id, see `password`); a leaked database yields no usable credential.
+//! and API limits. Every client secret, code and token is stored as a SHA-256
+//! hash (passwords: Argon2id, see `password`); a leaked database yields no
+//! usable credential. Server keys (`keys`) are MAC keys and kept as they are.
 //!
 //! `orgs`: orgs, the first start and nodes; `users`: users and their
 //! passwords; `clients`: OAuth clients (with the scopes fixed when each was
 //! made), grant codes, listing and revoking clients; `tokens`: the token
 //! endpoint's grants, access and refresh tokens; `limits`: editions, credits
-//! and usage.
+//! and usage; `keys`: the rotating keys zcrm signs its own page tokens with.
 
 mod clients;
+mod keys;
 pub mod limits;
 mod orgs;
 #[cfg(test)]
@@ -17,6 +19,7 @@ mod tokens;
 mod users;
 
 pub use clients::{Approval, ClientInfo, ClientRow, NewClient, Revoked, ANY_SCOPE};
+pub use keys::ServerKey;
 pub use orgs::{Bootstrap, NewOrg, Org};
 pub use tokens::{Issued, OAuthErr, OAuthError, TokenInfo, ACCESS_TTL_MS};
 pub use users::User;
@@ -60,6 +63,8 @@ CREATE INDEX IF NOT EXISTS access_by_expiry ON access_tokens(expires_at);
 CREATE INDEX IF NOT EXISTS access_by_client ON access_tokens(client_id);
 CREATE INDEX IF NOT EXISTS refresh_by_client ON refresh_tokens(client_id);
 CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, started INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS server_keys (
+    id INTEGER PRIMARY KEY, purpose TEXT NOT NULL, secret TEXT NOT NULL, created INTEGER NOT NULL);
 "#;
 
 /// Creates the control tables, or brings a database created by an older zcrm

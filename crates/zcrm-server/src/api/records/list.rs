@@ -101,12 +101,13 @@ pub async fn list_page(
         None => int_param(&q, "page", 1, u32::MAX as u64)?,
     };
     let page_token::Start { offset, page } = page_token::start(
+        &caller.app,
         q.get("page_token").map(String::as_str),
         page_no,
         per_page,
         bound,
-        now,
-    )?;
+    )
+    .await?;
     let (ids, converted, modified_since) = filters_of(&m, &q, headers)?;
     let limit = per_page.min(TOKEN_LIMIT - offset);
     let query = ListQuery {
@@ -130,7 +131,10 @@ pub async fn list_page(
         });
     }
     let more = more && offset + limit < TOKEN_LIMIT;
-    let next_token = more.then(|| page_token::next(offset + rows.len() as u64, bound, now));
+    let next_token = match more {
+        true => Some(page_token::next(&caller.app, offset + rows.len() as u64, bound).await?),
+        false => None,
+    };
     let data: Vec<String> = rows
         .iter()
         .map(|r| render_row(&caller.org, &m, &fields, r, false))
