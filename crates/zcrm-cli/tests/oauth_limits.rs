@@ -20,8 +20,12 @@ async fn an_oversized_token_form_is_not_read() {
     let send = |path: &'static str, form: Vec<(&'static str, String)>| {
         let req = srv.http.post(format!("{}{path}", srv.url)).form(&form);
         async move {
-            let r = req.send().await.unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
+            // The server may answer before the body is sent and close the
+            // connection: the client then sees the write fail.
+            match req.send().await {
+                Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+                Err(_) => (0, String::new()),
+            }
         }
     };
     // The same request, small, gets a token: the form itself is right.
@@ -36,7 +40,7 @@ async fn an_oversized_token_form_is_not_read() {
             "{path}: {body}"
         );
         assert!(body.len() < 500, "{path}: {} bytes", body.len());
-        assert!(status == 400 || status == 200, "{path}: {status}");
+        assert!(matches!(status, 0 | 200 | 400 | 413), "{path}: {status}");
     }
     // Nothing was revoked by the unread form.
     let (_, body) = send("/oauth/v2/token", form("")).await;
