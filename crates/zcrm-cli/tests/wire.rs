@@ -120,3 +120,36 @@ async fn a_bad_watch_item_fails_alone() {
     assert_error(&r, 400, "INVALID_DATA");
     assert_eq!(r.body["details"]["expected_data_type"], "jsonarray");
 }
+
+#[tokio::test]
+async fn bulk_job_body_errors_name_the_key_and_where() {
+    let srv = TestServer::start().await;
+    let t = srv.token(common::bulk::BULK_SCOPES).await;
+    let r = srv
+        .post(
+            "/crm/bulk/v8/read",
+            &t,
+            json!({"query": {"module": {"api_name": "Leads"}, "fields": "Last_Name"}}),
+        )
+        .await;
+    assert_error(&r, 400, "INVALID_DATA");
+    assert_eq!(
+        r.body["details"],
+        json!({"api_name": "fields", "json_path": "$.query.fields", "expected_data_type": "jsonarray"})
+    );
+    let r = srv
+        .post(
+            "/crm/bulk/v8/write",
+            &t,
+            json!({"operation": "insert", "resource": [{"type": "data", "module": {"api_name": "Leads"},
+                   "file_id": "4150000000000000001",
+                   "field_mappings": [{"api_name": "Last_Name", "index": 0}, {"api_name": "Company", "index": "one"}]}]}),
+        )
+        .await;
+    assert_error(&r, 400, "INVALID_DATA");
+    assert_eq!(
+        r.body["details"]["json_path"],
+        "$.resource[0].field_mappings[1].index"
+    );
+    assert_eq!(r.body["details"]["expected_data_type"], "integer");
+}

@@ -2,6 +2,7 @@
 //! (`/crm/bulk/v8/write[/{job_id}[/result]]`) and bulk read jobs
 //! (`/crm/bulk/v8/read[/{job_id}[/result]]`). The work itself is `service::bulk`.
 
+mod body;
 mod read;
 mod upload;
 mod write;
@@ -44,13 +45,13 @@ pub(super) fn invalid(key: &str, why: &str) -> ApiError {
 /// `callback: {url, method}`: an http(s) URL that may be called (the
 /// private-target guard as for notifications) and `post`.
 pub(super) fn callback(
-    body: &Map<String, Value>,
+    cb: Option<&body::Callback>,
     app: &App,
 ) -> Result<Option<(String, Value)>, ApiError> {
-    let Some(cb) = body.get("callback").filter(|v| !v.is_null()) else {
+    let Some(cb) = cb else {
         return Ok(None);
     };
-    let url = cb.get("url").and_then(|v| v.as_str()).unwrap_or("").trim();
+    let url = cb.url.as_deref().unwrap_or("").trim();
     let url_ok = url::Url::parse(url)
         .ok()
         .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
@@ -62,7 +63,7 @@ pub(super) fn callback(
             .detail("api_name", "url")
             .message(why));
     }
-    let method = cb.get("method").and_then(|v| v.as_str()).unwrap_or("");
+    let method = cb.method.as_deref().unwrap_or("");
     if !method.eq_ignore_ascii_case("post") {
         return Err(ApiError::new(Code::InvalidCallbackMethod)
             .detail("supported_callback_methods", json!(["post"])));
@@ -71,6 +72,15 @@ pub(super) fn callback(
         url.to_string(),
         json!({"url": url, "method": "post"}),
     )))
+}
+
+/// The body as sent (kept with the job, as Zoho echoes it) and typed.
+pub(super) fn bodies<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<(Map<String, Value>, T), ApiError> {
+    let raw = json_body(bytes)?;
+    let typed = crate::wire::body::decode_at(&Value::Object(raw.clone()), "$")?;
+    Ok((raw, typed))
 }
 
 pub(super) fn limits(app: &App) -> Limits {
@@ -110,17 +120,14 @@ pub(super) fn module_scope(caller: &Caller, m: &Module, op: Op) -> Result<(), Ap
     }
 }
 
-pub(super) fn module_of(caller: &Caller, v: Option<&Value>) -> Result<Arc<Module>, ApiError> {
-    let name = match v {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Object(o)) => o
-            .get("api_name")
-            .and_then(|x| x.as_str())
-            .ok_or_else(|| missing_key("module"))?
-            .to_string(),
-        _ => return Err(missing_key("module")),
-    };
-    caller.app.catalog.module(&name).cloned().ok_or_else(|| {
+pub(super) fn module_of(
+    caller: &Caller,
+    v: Option<&body::ModuleRef>,
+) -> Result<Arc<Module>, ApiError> {
+    let name = v
+        .and_then(body::ModuleRef::name)
+        .ok_or_else(|| missing_key("module"))?;
+    caller.app.catalog.module(name).cloned().ok_or_else(|| {
         ApiError::new(Code::ModuleNotAvailable)
             .detail("api_name", "module")
             .message(format!("Requested module '{name}' is not available."))

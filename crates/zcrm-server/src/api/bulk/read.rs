@@ -8,48 +8,42 @@ pub async fn create_read(
     body: Bytes,
 ) -> HttpResult<Response> {
     require_json(&headers)?;
-    let body = json_body(&body)?;
+    let (raw, body) = bodies::<body::ReadBody>(&body)?;
     let app = caller.app.clone();
-    let q = match body.get("query") {
-        Some(Value::Object(q)) => q,
-        _ => {
-            return Err(ApiError::new(Code::MandatoryNotFound)
-                .detail("api_name", "query")
-                .into())
-        }
-    };
-    let m = module_of(&caller, q.get("module"))?;
+    let q = body
+        .query
+        .ok_or_else(|| ApiError::new(Code::MandatoryNotFound).detail("api_name", "query"))?;
+    let m = module_of(&caller, q.module.as_ref())?;
     module_scope(&caller, &m, Op::Read)?;
-    let fields = read_fields(&m, q.get("fields"))?;
-    let page = match q.get("page") {
-        None | Some(Value::Null) => 1,
-        Some(v) => v
-            .as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    let fields = read_fields(&m, q.fields)?;
+    let page = match &q.page {
+        None => 1,
+        Some(p) => p
+            .value()
             .filter(|p| *p >= 1 && *p <= 100_000)
             .ok_or_else(|| invalid("page", "page must be a positive integer"))?,
     };
-    if q.get("page_token").is_some_and(|v| !v.is_null()) {
+    if q.page_token.is_some() {
         return Err(invalid("page_token", "the page token is not valid").into());
     }
-    file_type(&body)?;
-    let owner = match q.get("cvid").filter(|v| !v.is_null()) {
+    file_type(body.file_type.as_deref())?;
+    let owner = match &q.cvid {
         None => None,
         Some(cv) => crate::service::views::owner_filter(&m, cv, caller.user_id)
             .ok_or_else(|| invalid("cvid", "the cvid given seems to be invalid"))?,
     };
-    let cb = callback(&body, &app)?;
+    let cb = callback(body.callback.as_ref(), &app)?;
     let rr = ReadReq {
         module: m.api_name.clone(),
         fields,
-        criteria: q.get("criteria").filter(|v| !v.is_null()).cloned(),
+        criteria: q.criteria,
         owner,
         page,
     };
     // Everything a job needs is checked now, so a job fails only for the server's
     // reasons; the service checks the scopes of what its fields and criteria reach.
     work::read_spec_for(&caller, &rr)?;
-    let request = json!({"request": Value::Object(body.clone()), "spec": rr});
+    let request = json!({"request": Value::Object(raw), "spec": rr});
     let job = NewJob {
         id: 0,
         kind: "read",
@@ -74,9 +68,9 @@ pub async fn create_read(
 
 /// `query.fields`: the columns after `id` (always first); absent: every
 /// field a CSV can hold.
-fn read_fields(m: &Module, fields: Option<&Value>) -> Result<Vec<String>, ApiError> {
+fn read_fields(m: &Module, fields: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
     match fields {
-        None | Some(Value::Null) => Ok(m
+        None => Ok(m
             .fields
             .iter()
             .filter(|f| {
@@ -87,25 +81,16 @@ fn read_fields(m: &Module, fields: Option<&Value>) -> Result<Vec<String>, ApiErr
             })
             .map(|f| f.api_name.clone())
             .collect()),
-        Some(Value::Array(a)) => {
-            let mut out = Vec::new();
-            for f in a {
-                let s = f
-                    .as_str()
-                    .ok_or_else(|| invalid("fields", "fields must be strings"))?;
-                if !s.eq_ignore_ascii_case("id") {
-                    out.push(s.to_string());
-                }
-            }
-            Ok(out)
-        }
-        Some(_) => Err(invalid("fields", "fields must be an array")),
+        Some(list) => Ok(list
+            .into_iter()
+            .filter(|s| !s.eq_ignore_ascii_case("id"))
+            .collect()),
     }
 }
 
 /// `file_type`: csv (the default); ics is Zoho's for Events, not served.
-fn file_type(body: &Map<String, Value>) -> Result<(), ApiError> {
-    match body.get("file_type").and_then(|v| v.as_str()) {
+fn file_type(file_type: Option<&str>) -> Result<(), ApiError> {
+    match file_type {
         None | Some("csv") => Ok(()),
         Some("ics") => Err(ApiError::new(Code::NotSupported)
             .detail("api_name", "file_type")

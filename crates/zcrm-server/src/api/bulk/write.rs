@@ -9,30 +9,24 @@ pub async fn create_write(
     body: Bytes,
 ) -> HttpResult<Response> {
     require_json(&headers)?;
-    let body = json_body(&body)?;
+    let (raw, body) = bodies::<body::WriteBody>(&body)?;
     let app = caller.app.clone();
-    let operation = operation(&body)?;
-    let cb = callback(&body, &app)?;
-    let encoding = encoding(&body)?;
-    let res = resource(&body)?;
-    let m = module_of(&caller, res.get("module"))?;
+    let operation = operation(body.operation.as_deref())?;
+    let cb = callback(body.callback.as_ref(), &app)?;
+    let encoding = encoding(body.character_encoding.as_deref())?;
+    let res = resource(body.resource)?;
+    let m = module_of(&caller, res.module.as_ref())?;
     write_scopes(&caller, &m, &operation)?;
-    let file_id = match res.get("file_id") {
-        None | Some(Value::Null) => return Err(missing_key("file_id").into()),
-        Some(v) => zcrm_core::ids::parse_id(v),
-    };
-    let file = match file_id {
-        Some(id) => caller.org.store.bulk_file(id).await?,
-        None => None,
-    }
-    .ok_or_else(|| ApiError::new(Code::InvalidFileId).detail("api_name", "file_id"))?;
-    let ignore_empty = res
-        .get("ignore_empty")
-        .or_else(|| body.get("ignore_empty"))
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
-    let find_by = find_by(&m, res, &operation)?;
-    let mappings = mappings(&m, res.get("field_mappings"), &file)?;
+    let file_id = res.file_id.ok_or_else(|| missing_key("file_id"))?;
+    let file = caller
+        .org
+        .store
+        .bulk_file(file_id.0)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::InvalidFileId).detail("api_name", "file_id"))?;
+    let ignore_empty = res.ignore_empty.or(body.ignore_empty).unwrap_or(false);
+    let find_by = find_by(&m, res.find_by.as_deref(), &operation)?;
+    let mappings = mappings(&m, res.field_mappings, &file)?;
     check_mapped(&m, &operation, find_by.as_deref(), &mappings)?;
     let spec = WriteSpec {
         operation: operation.clone(),
@@ -46,7 +40,7 @@ pub async fn create_write(
         encoding: encoding.to_string(),
         header_len: file.header.len(),
     };
-    let request = json!({"request": Value::Object(body.clone()), "spec": spec});
+    let request = json!({"request": Value::Object(raw), "spec": spec});
     let job = NewJob {
         id: 0,
         kind: "write",
@@ -69,25 +63,23 @@ pub async fn create_write(
 }
 
 /// `operation`: insert, update or upsert.
-fn operation(body: &Map<String, Value>) -> Result<String, ApiError> {
-    match body.get("operation") {
-        None | Some(Value::Null) => Err(missing_key("operation")),
-        Some(v) => v
-            .as_str()
-            .map(|s| s.to_ascii_lowercase())
-            .filter(|s| matches!(s.as_str(), "insert" | "update" | "upsert"))
-            .ok_or_else(|| invalid("operation", "operation must be insert, update or upsert")),
+fn operation(op: Option<&str>) -> Result<String, ApiError> {
+    let op = op
+        .ok_or_else(|| missing_key("operation"))?
+        .to_ascii_lowercase();
+    if matches!(op.as_str(), "insert" | "update" | "upsert") {
+        Ok(op)
+    } else {
+        Err(invalid(
+            "operation",
+            "operation must be insert, update or upsert",
+        ))
     }
 }
 
 /// `character_encoding`: UTF-8 (the default) or ISO-8859-1.
-fn encoding(body: &Map<String, Value>) -> Result<&'static str, ApiError> {
-    match body
-        .get("character_encoding")
-        .and_then(|v| v.as_str())
-        .map(|s| s.trim().to_ascii_lowercase())
-        .as_deref()
-    {
+fn encoding(e: Option<&str>) -> Result<&'static str, ApiError> {
+    match e.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
         None | Some("utf-8") | Some("utf8") => Ok("utf-8"),
         Some("iso-8859-1") | Some("latin1") | Some("latin-1") => Ok("iso-8859-1"),
         Some(_) => Err(invalid(
@@ -98,23 +90,18 @@ fn encoding(body: &Map<String, Value>) -> Result<&'static str, ApiError> {
 }
 
 /// The one `resource` of type `data` a job writes.
-fn resource(body: &Map<String, Value>) -> Result<&Map<String, Value>, ApiError> {
-    let resources = match body.get("resource") {
-        Some(Value::Array(a)) if !a.is_empty() => a,
-        _ => return Err(missing_key("resource")),
-    };
+fn resource(resources: Option<Vec<body::WriteResource>>) -> Result<body::WriteResource, ApiError> {
+    let mut resources = resources
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| missing_key("resource"))?;
     if resources.len() > 1 {
         return Err(ApiError::new(Code::NotSupported)
             .detail("api_name", "resource")
             .message("one resource per bulk write job is supported"));
     }
-    let res = resources[0]
-        .as_object()
-        .ok_or_else(|| invalid("resource", "resource items must be objects"))?;
-    if let Some(t) = res.get("type").and_then(|v| v.as_str()) {
-        if t != "data" {
-            return Err(invalid("type", "type must be data"));
-        }
+    let res = resources.remove(0);
+    if res.kind.as_deref().is_some_and(|t| t != "data") {
+        return Err(invalid("type", "type must be data"));
     }
     Ok(res)
 }
@@ -132,12 +119,7 @@ fn write_scopes(caller: &Caller, m: &Module, operation: &str) -> Result<(), ApiE
 }
 
 /// `find_by`: `id` or a unique field; needed unless inserting.
-fn find_by(
-    m: &Module,
-    res: &Map<String, Value>,
-    operation: &str,
-) -> Result<Option<String>, ApiError> {
-    let find_by = res.get("find_by").and_then(|v| v.as_str());
+fn find_by(m: &Module, find_by: Option<&str>, operation: &str) -> Result<Option<String>, ApiError> {
     match (find_by, operation) {
         (None, "insert") => Ok(None),
         (None, _) => Err(missing_key("find_by")),
@@ -186,117 +168,111 @@ fn check_mapped(
 
 /// A mapping's `index`: a column the file has.
 fn column_index(
-    v: Option<&Value>,
+    i: Option<u64>,
     api_name: &str,
     file: &BulkFile,
 ) -> Result<Option<usize>, ApiError> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => {
-            let i = v
-                .as_u64()
-                .ok_or_else(|| invalid("index", "index must be a non-negative integer"))?
-                as usize;
-            if i >= file.header.len() {
-                return Err(ApiError::new(Code::ColumnIndexNotFound)
-                    .detail("api_name", api_name)
-                    .detail("index", i as i64)
-                    .message(format!("column index {i} is not in the file")));
-            }
-            Ok(Some(i))
-        }
+    match i {
+        None => Ok(None),
+        Some(i) if (i as usize) < file.header.len() => Ok(Some(i as usize)),
+        Some(i) => Err(ApiError::new(Code::ColumnIndexNotFound)
+            .detail("api_name", api_name)
+            .detail("index", i as i64)
+            .message(format!("column index {i} is not in the file"))),
     }
+}
+
+/// A mapping's field: `id`, or a field of the module a file may write.
+fn mapped_field(m: &Module, name: &str) -> Result<(Option<usize>, String), ApiError> {
+    if name.eq_ignore_ascii_case("id") {
+        return Ok((None, "id".into()));
+    }
+    let bad = || {
+        ApiError::new(Code::InvalidField)
+            .detail("api_name", name)
+            .message(format!("invalid mapping. invalid api_name {name}."))
+    };
+    let f = m.field(name).ok_or_else(bad)?;
+    if f.read_only || f.system || f.data_type == DataType::Subform {
+        return Err(bad());
+    }
+    let i = m
+        .fields
+        .iter()
+        .position(|x| std::ptr::eq(x, f))
+        .ok_or_else(bad)?;
+    Ok((Some(i), f.api_name.clone()))
 }
 
 /// `field_mappings` resolved against the module and the file's header. Absent:
 /// every header column that names a field.
-fn mappings(m: &Module, raw: Option<&Value>, file: &BulkFile) -> Result<Vec<Mapping>, ApiError> {
-    let field_of = |name: &str| -> Result<(Option<usize>, String), ApiError> {
-        if name.eq_ignore_ascii_case("id") {
-            return Ok((None, "id".into()));
-        }
-        let bad = || {
-            ApiError::new(Code::InvalidField)
-                .detail("api_name", name)
-                .message(format!("invalid mapping. invalid api_name {name}."))
-        };
-        let f = m.field(name).ok_or_else(bad)?;
-        if f.read_only || f.system || f.data_type == DataType::Subform {
-            return Err(bad());
-        }
-        let i = m
-            .fields
+fn mappings(
+    m: &Module,
+    given: Option<Vec<body::FieldMapping>>,
+    file: &BulkFile,
+) -> Result<Vec<Mapping>, ApiError> {
+    let Some(given) = given else {
+        return file
+            .header
             .iter()
-            .position(|x| std::ptr::eq(x, f))
-            .ok_or_else(bad)?;
-        Ok((Some(i), f.api_name.clone()))
-    };
-    let column = |name: &str| {
-        file.header
-            .iter()
-            .position(|h| h.eq_ignore_ascii_case(name))
-    };
-    let mut out: Vec<Mapping> = Vec::new();
-    match raw {
-        None | Some(Value::Null) => {
-            for (i, h) in file.header.iter().enumerate() {
-                let (field, api_name) = field_of(h)?;
-                out.push(Mapping {
+            .enumerate()
+            .map(|(i, h)| {
+                let (field, api_name) = mapped_field(m, h)?;
+                Ok(Mapping {
                     field,
                     api_name,
                     index: Some(i),
                     default: None,
                     format: None,
-                });
-            }
+                })
+            })
+            .collect();
+    };
+    let mut out: Vec<Mapping> = Vec::new();
+    for item in given {
+        let name = item
+            .api_name
+            .as_deref()
+            .ok_or_else(|| missing_key("api_name"))?;
+        let (field, api_name) = mapped_field(m, name)?;
+        if item
+            .find_by
+            .as_deref()
+            .is_some_and(|fb| !fb.eq_ignore_ascii_case("id"))
+        {
+            return Err(ApiError::new(Code::NotSupported)
+                .detail("api_name", api_name.as_str())
+                .message("lookups are matched by id"));
         }
-        Some(Value::Array(items)) => {
-            for item in items {
-                let o = item
-                    .as_object()
-                    .ok_or_else(|| invalid("field_mappings", "mappings must be objects"))?;
-                let name = o
-                    .get("api_name")
-                    .and_then(|v| v.as_str())
-                    .ok_or_else(|| missing_key("api_name"))?;
-                let (field, api_name) = field_of(name)?;
-                if let Some(fb) = o.get("find_by").and_then(|v| v.as_str()) {
-                    if !fb.eq_ignore_ascii_case("id") {
-                        return Err(ApiError::new(Code::NotSupported)
-                            .detail("api_name", api_name.as_str())
-                            .message("lookups are matched by id"));
-                    }
-                }
-                let default = o
-                    .get("default_value")
-                    .and_then(|d| d.get("value").cloned().or_else(|| d.get("name").cloned()));
-                let index = column_index(o.get("index"), &api_name, file)?;
-                let index = match (index, &default) {
-                    (Some(i), _) => Some(i),
-                    (None, Some(_)) => None,
-                    (None, None) => Some(column(&api_name).ok_or_else(|| {
+        let default = item.default_value.and_then(|d| d.value.or(d.name));
+        let index = match (column_index(item.index, &api_name, file)?, &default) {
+            (Some(i), _) => Some(i),
+            (None, Some(_)) => None,
+            (None, None) => Some(
+                file.header
+                    .iter()
+                    .position(|h| h.eq_ignore_ascii_case(&api_name))
+                    .ok_or_else(|| {
                         ApiError::new(Code::MissingRequiredKey)
                             .detail("api_name", api_name.as_str())
                             .message(format!(
                                 "required key index for field {api_name} is not found in request body."
                             ))
-                    })?),
-                };
-                if out.iter().any(|x| x.api_name == api_name) {
-                    return Err(ApiError::new(Code::InvalidField)
-                        .detail("api_name", api_name.as_str())
-                        .message(format!("invalid mapping. {api_name} is mapped twice.")));
-                }
-                out.push(Mapping {
-                    field,
-                    api_name,
-                    index,
-                    default,
-                    format: o.get("format").and_then(|v| v.as_str()).map(String::from),
-                });
-            }
+                    })?,
+            ),
+        };
+        if out.iter().any(|x| x.api_name == api_name) {
+            return Err(ApiError::new(Code::InvalidField)
+                .detail("api_name", api_name.as_str())
+                .message(format!("invalid mapping. {api_name} is mapped twice.")));
         }
-        Some(_) => return Err(invalid("field_mappings", "field_mappings must be an array")),
+        out.push(Mapping {
+            field,
+            api_name,
+            index,
+            default,
+            format: item.format,
+        });
     }
     Ok(out)
 }
