@@ -153,3 +153,29 @@ async fn bulk_job_body_errors_name_the_key_and_where() {
     );
     assert_eq!(r.body["details"]["expected_data_type"], "integer");
 }
+
+#[tokio::test]
+async fn mass_update_ids_are_checked_one_by_one() {
+    let srv = TestServer::start().await;
+    let t = srv
+        .token("ZohoCRM.modules.ALL,ZohoCRM.mass_update.ALL")
+        .await;
+    let r = srv
+        .post(
+            "/crm/v8/Leads/actions/mass_update",
+            &t,
+            json!({"data": [{"Lead_Status": "Contacted"}], "ids": ["4150000000000000001", "nope"]}),
+        )
+        .await;
+    assert_error(&r, 400, "INVALID_DATA");
+    assert_eq!(r.body["details"]["json_path"], "$.ids[1]");
+    let r = srv
+        .post(
+            "/crm/v8/Leads/actions/mass_update",
+            &t,
+            json!({"data": {"Lead_Status": "Contacted"}, "ids": ["4150000000000000001"]}),
+        )
+        .await;
+    assert_error(&r, 400, "INVALID_DATA");
+    assert_eq!(r.body["details"]["expected_data_type"], "jsonarray");
+}

@@ -1,30 +1,46 @@
 //! `POST /crm/v8/{module}/actions/mass_update` (by `ids`, `cvid` and/or `criteria`, run as a
 //! job) and `GET …?job_id=` (its status).
 
-use super::params::{data_array, json_body, Params};
+use super::params::Params;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
 use crate::service::mass_update;
 use crate::service::records::{check_record, Mode};
-use crate::wire::Success;
-use axum::body::Bytes;
+use crate::wire::fields::Id;
+use crate::wire::items::list;
+use crate::wire::{Body, Success};
 use axum::extract::Query;
 use axum::response::Response;
 use axum::Extension;
+use serde::Deserialize;
 use serde_json::{json, Value};
-use zcrm_core::ids::{parse_id, parse_id_str};
+use zcrm_core::ids::parse_id_str;
 use zcrm_core::{ApiError, Code};
 
 /// Most ids one call may name.
 const MAX_IDS: usize = 50_000;
 
+/// The body of a mass update: the values (`data`, one record's fields, in
+/// the org's own names), and which records: `ids`, `cvid` or `criteria`
+/// (conditions on the org's fields, compiled by the service).
+#[derive(Deserialize)]
+pub struct MassUpdateBody {
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
+    #[serde(default)]
+    ids: Option<Vec<Id>>,
+    #[serde(default)]
+    cvid: Option<Value>,
+    #[serde(default)]
+    criteria: Option<Value>,
+}
+
 pub async fn schedule(
     Extension(caller): Extension<Caller>,
     Extension(PathModule(m)): Extension<PathModule>,
-    body: Bytes,
+    Body(body): Body<MassUpdateBody>,
 ) -> HttpResult<Response> {
-    let body = json_body(&body)?;
-    let data = data_array(&body, 1)?;
+    let data = list(&body.rest, "data", 1, Code::RequiredDataNotFound)?;
     let now = caller.app.now();
     let row = check_record(&m, &data[0], 0, Mode::Update, None, &caller.app.ids, now)?;
     if row.values.is_empty() {
@@ -34,11 +50,11 @@ pub async fn schedule(
             .message("no field to update")
             .into());
     }
-    let criteria = match body.get("criteria") {
-        None | Some(Value::Null) => None,
+    let criteria = match &body.criteria {
+        None => None,
         Some(c) => Some(mass_update::checked_criteria(&caller, &m, c)?),
     };
-    let (ids, owner) = match (body.get("ids"), body.get("cvid")) {
+    let (ids, owner) = match (body.ids, &body.cvid) {
         (Some(_), _) if criteria.is_some() => {
             return Err(ApiError::new(Code::AmbiguityDuringProcessing)
                 .detail(
@@ -48,13 +64,8 @@ pub async fn schedule(
                 )
                 .into())
         }
-        (Some(Value::Array(list)), _) => {
-            let ids: Option<Vec<i64>> = list.iter().map(parse_id).collect();
-            let ids = ids.ok_or_else(|| {
-                ApiError::new(Code::InvalidData)
-                    .detail("api_name", "ids")
-                    .detail("json_path", "$.ids")
-            })?;
+        (Some(list), _) => {
+            let ids: Vec<i64> = list.into_iter().map(|i| i.0).collect();
             if ids.is_empty() {
                 return Err(ApiError::new(Code::MandatoryNotFound)
                     .detail("api_name", "ids")
