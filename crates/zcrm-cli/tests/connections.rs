@@ -124,3 +124,55 @@ async fn connections_past_the_cap_wait_for_a_free_slot() {
         .unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
 }
+
+#[tokio::test]
+async fn a_connection_that_never_sends_a_byte_is_closed_by_the_header_timeout() {
+    let srv = TestServer::start_with(|c| {
+        c.connections.header_read_timeout = Duration::from_secs(1);
+        c.connections.idle_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let mut s = TcpStream::connect(addr(&srv)).await.unwrap();
+    assert!(closed_within(&mut s, Duration::from_secs(10)).await);
+}
+
+/// 600 silent sockets against a server allowed 512 open files used to stop
+/// it accepting for good; now they are closed at the header timeout and the
+/// server takes new clients again.
+#[tokio::test]
+async fn a_flood_of_silent_sockets_past_the_file_limit_passes() {
+    let srv = TestServer::start_process_with(|c| {
+        c.connections.header_read_timeout = Duration::from_secs(2);
+    })
+    .await;
+    let pid = srv.pid().expect("a process").to_string();
+    let ok = std::process::Command::new("prlimit")
+        .args(["--pid", &pid, "--nofile=512:512"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("prlimit is not available here: skipped");
+        return;
+    }
+    let mut flood = Vec::new();
+    for _ in 0..600 {
+        match TcpStream::connect(addr(&srv)).await {
+            Ok(s) => flood.push(s),
+            Err(_) => break,
+        }
+    }
+    assert!(flood.len() >= 512, "{} sockets", flood.len());
+    let started = Instant::now();
+    let mut answered = false;
+    while started.elapsed() < Duration::from_secs(20) {
+        if health_ok(&srv).await {
+            answered = true;
+            break;
+        }
+    }
+    assert!(
+        answered,
+        "health answers once the silent sockets are cut off"
+    );
+    drop(flood);
+}

@@ -11,7 +11,7 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -43,6 +43,9 @@ struct Watched {
     start: Instant,
     /// Milliseconds after `start` of the last read or write.
     last: Arc<AtomicU64>,
+    /// Whether the client has sent a byte: until it does, the header
+    /// timeout is its idle limit (hyper's own starts at the first byte).
+    spoke: Arc<AtomicBool>,
 }
 
 impl Watched {
@@ -62,6 +65,7 @@ impl AsyncRead for Watched {
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
             self.touch();
+            self.spoke.store(true, Ordering::Relaxed);
         }
         r
     }
@@ -87,6 +91,36 @@ impl AsyncWrite for Watched {
     }
 }
 
+/// File descriptors kept for everything but client connections (databases,
+/// files, webhooks).
+const RESERVED_FDS: u64 = 256;
+
+/// The process's soft limit on open files, where Linux tells it.
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// At most `wanted` connections, and never so many that accepting one more
+/// would fail for want of a file descriptor: past the cap a client waits in
+/// the backlog, where the server still accepts once a slot frees, instead
+/// of the accept loop failing while the sockets it holds stay open.
+fn connection_cap(wanted: usize) -> usize {
+    let cap = match open_files_limit() {
+        Some(n) if n > RESERVED_FDS * 2 => wanted.min((n - RESERVED_FDS) as usize),
+        Some(n) => wanted.min((n / 2).max(1) as usize),
+        None => wanted,
+    };
+    if cap < wanted {
+        tracing::warn!(
+            "serving at most {cap} connections at once: the open-file limit allows no more \
+             (raise `ulimit -n` for --max-connections {wanted})"
+        );
+    }
+    cap.max(1)
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves, then lets every
 /// open connection finish what it is answering and waits for them.
 pub async fn serve(
@@ -95,7 +129,8 @@ pub async fn serve(
     limits: ConnConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let max = connection_cap(limits.max_connections);
+    let slots = Arc::new(Semaphore::new(max));
     let (stop, stopping) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -125,9 +160,7 @@ pub async fn serve(
     drop(listener);
     let _ = stop.send(true);
     // Every connection holds a slot until it ends: all slots back means all done.
-    let _ = slots
-        .acquire_many(limits.max_connections.max(1) as u32)
-        .await;
+    let _ = slots.acquire_many(max as u32).await;
     Ok(())
 }
 
@@ -138,10 +171,12 @@ async fn connection(
     mut stopping: watch::Receiver<bool>,
 ) {
     let last = Arc::new(AtomicU64::new(0));
+    let spoke = Arc::new(AtomicBool::new(false));
     let io = Watched {
         inner: stream,
         start: Instant::now(),
         last: last.clone(),
+        spoke: spoke.clone(),
     };
     let start = io.start;
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -154,18 +189,25 @@ async fn connection(
         builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(router));
     let mut conn = std::pin::pin!(conn);
     let mut closing = false;
+    let limit = || {
+        if spoke.load(Ordering::Relaxed) {
+            limits.idle_timeout
+        } else {
+            limits.header_read_timeout.min(limits.idle_timeout)
+        }
+    };
     loop {
         let idle_for = start
             .elapsed()
             .saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
-        let wait = limits.idle_timeout.saturating_sub(idle_for);
+        let wait = limit().saturating_sub(idle_for);
         tokio::select! {
             _ = conn.as_mut() => return,
             _ = tokio::time::sleep(wait), if !closing => {
                 let idle_for = start
                     .elapsed()
                     .saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
-                if idle_for >= limits.idle_timeout {
+                if idle_for >= limit() {
                     // Ends the connection once a request in flight (if any) is answered.
                     conn.as_mut().graceful_shutdown();
                     closing = true;

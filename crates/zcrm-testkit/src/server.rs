@@ -123,6 +123,14 @@ impl TestServer {
         }
     }
 
+    /// The server process's id; `None` in process.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.running {
+            Running::Process(child) => Some(child.id()),
+            _ => None,
+        }
+    }
+
     /// The server process's peak resident memory in bytes (`VmHWM`); `None`
     /// in process or where `/proc` does not tell.
     pub fn peak_rss(&self) -> Option<u64> {

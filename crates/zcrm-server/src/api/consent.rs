@@ -76,7 +76,10 @@ async fn validate(app: &App, p: &HashMap<String, String>) -> Result<AuthRequest,
         Ok(None) => {
             return Err(Refusal::Page(
                 "Invalid client",
-                format!("No client is registered with the id {client_id}."),
+                format!(
+                    "No client is registered with the id {}.",
+                    client_id.chars().take(80).collect::<String>()
+                ),
             ))
         }
         Err(e) => {

@@ -125,9 +125,11 @@ pub async fn revoke(State(app): State<Arc<App>>, req: Request) -> Result<Respons
         ));
     };
     let revoked = app.control.revoke(token.clone()).await?;
-    // Cached tokens must not outlive a revocation made here.
-    app.tokens.clear();
     if revoked {
+        // Cached tokens must not outlive a revocation made here (a refresh
+        // token's access tokens are not known by it, so all go); a token
+        // that revoked nothing leaves the cache alone.
+        app.tokens.clear();
         Ok(json_response(200, &json!({"status": "success"})))
     } else {
         Ok(json_response(
