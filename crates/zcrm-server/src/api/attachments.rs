@@ -5,6 +5,7 @@ use super::params::{batch_status, id_list, int_param, Params};
 use super::users_org::no_content;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
+use crate::service;
 use crate::wire::Success;
 use axum::extract::{Multipart, Path, Query};
 use axum::response::Response;
@@ -13,8 +14,7 @@ use serde_json::{json, Map, Value};
 use zcrm_core::ids::parse_id_str;
 use zcrm_core::value::format_datetime;
 use zcrm_core::{ApiError, Code};
-use zcrm_store::attachments::{AttachmentRow, NewAttachment};
-use zcrm_store::records::WriteCtx;
+use zcrm_store::attachments::AttachmentRow;
 
 /// Zoho's limit for one attachment.
 pub const MAX_ATTACHMENT: usize = 20 * 1024 * 1024;
@@ -28,14 +28,7 @@ fn user(caller: &Caller, id: i64) -> Value {
     json!({"name": name, "id": id.to_string()})
 }
 
-/// A link attachment keeps its URL where a file keeps its content key.
-const LINK: &str = "link:";
-/// Zoho's longest attachment URL.
-const MAX_URL: usize = 2000;
-
-fn link_url(a: &AttachmentRow) -> Option<&str> {
-    a.file_key.strip_prefix(LINK)
-}
+use service::attachments::link_url;
 
 fn attachment_json(caller: &Caller, a: &AttachmentRow, fields: Option<&[String]>) -> Value {
     let tz = caller.org.tz;
@@ -145,38 +138,17 @@ pub async fn upload(
             .detail("param_name", "file")
             .into());
     }
-    let now = caller.app.now();
-    let att_id = caller.app.ids.next(now);
-    let key = format!("attachments/{}/{att_id}", caller.org.org.id);
-    caller.app.files.put(&key, data.clone()).await?;
-    let row = caller
-        .org
-        .store
-        .add_attachment(
-            m,
-            parent_id,
-            NewAttachment {
-                id: att_id,
-                file_name: name,
-                size: data.len() as i64,
-                content_type: ctype,
-                file_key: key.clone(),
-            },
-            WriteCtx {
-                now,
-                user: caller.user_id,
-                users: caller.org.user_ids(),
-            },
-        )
-        .await?;
-    let row = match row {
-        Ok(r) => r,
-        Err(e) => {
-            // The record was not there: the stored content has no row to belong to.
-            let _ = caller.app.files.delete(&key).await;
-            return Err(e.into());
-        }
-    };
+    let row = service::attachments::add_file(
+        &caller,
+        m,
+        parent_id,
+        service::attachments::Upload {
+            name,
+            content_type: ctype,
+            data,
+        },
+    )
+    .await?;
     Ok(uploaded(&caller, &row))
 }
 
@@ -194,9 +166,7 @@ fn uploaded(caller: &Caller, row: &AttachmentRow) -> Response {
     )
 }
 
-/// `attachmentUrl`: a link attachment, as Zoho keeps it: the URL and a
-/// title, nothing fetched (so no request to the URL ever leaves the server,
-/// and no private-address guard is needed); downloading it is refused.
+/// A link attachment (`attachmentUrl`): see [`service::attachments::add_link`].
 async fn attach_link(
     caller: &Caller,
     m: std::sync::Arc<zcrm_core::meta::Module>,
@@ -204,54 +174,7 @@ async fn attach_link(
     url: String,
     title: Option<String>,
 ) -> HttpResult<Response> {
-    let url = url.trim().to_string();
-    let parsed = url::Url::parse(&url).ok();
-    let valid = url.len() <= MAX_URL
-        && parsed
-            .as_ref()
-            .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
-    if !valid {
-        return Err(ApiError::new(Code::InvalidData)
-            .detail("param_name", "attachmentUrl")
-            .detail("maximum_length", MAX_URL)
-            .message("the URL given seems to be invalid")
-            .into());
-    }
-    let name = title
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| {
-            parsed
-                .and_then(|u| u.host_str().map(String::from))
-                .unwrap_or_default()
-        });
-    if name.chars().count() > 255 {
-        return Err(ApiError::new(Code::InvalidData)
-            .detail("param_name", "title")
-            .detail("maximum_length", 255)
-            .into());
-    }
-    let now = caller.app.now();
-    let row = caller
-        .org
-        .store
-        .add_attachment(
-            m,
-            parent_id,
-            NewAttachment {
-                id: caller.app.ids.next(now),
-                file_name: name,
-                size: 0,
-                content_type: None,
-                file_key: format!("{LINK}{url}"),
-            },
-            WriteCtx {
-                now,
-                user: caller.user_id,
-                users: caller.org.user_ids(),
-            },
-        )
-        .await??;
+    let row = service::attachments::add_link(caller, m, parent_id, url, title).await?;
     Ok(uploaded(caller, &row))
 }
 
@@ -329,21 +252,13 @@ async fn delete(
     parent_id: i64,
     ids: Vec<i64>,
 ) -> HttpResult<Response> {
-    let done = caller
-        .org
-        .store
-        .delete_attachments(m, parent_id, ids.clone())
-        .await?;
+    let done = service::attachments::delete(caller, m, parent_id, ids.clone()).await?;
     let mut ok = 0;
     let mut data = Vec::new();
     for (id, row) in ids.iter().zip(done) {
         match row {
-            Some(row) => {
+            Some(_) => {
                 ok += 1;
-                // The row is gone; its content follows (a failure leaves only an unreferenced blob).
-                if link_url(&row).is_none() {
-                    let _ = caller.app.files.delete(&row.file_key).await;
-                }
                 data.push(
                     Success::new("attachment deleted")
                         .detail("id", id.to_string())

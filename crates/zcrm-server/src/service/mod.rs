@@ -1,6 +1,7 @@
 //! Work behind the handlers, free of HTTP.
 
 pub mod activities;
+pub mod attachments;
 pub mod bulk;
 pub mod convert;
 pub mod mass_update;
