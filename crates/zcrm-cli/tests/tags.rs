@@ -191,3 +191,29 @@ async fn tags_lifecycle_on_records() {
         "OAUTH_SCOPE_MISMATCH",
     );
 }
+
+#[tokio::test]
+async fn each_tag_item_is_answered_at_its_place() {
+    let srv = TestServer::start().await;
+    let t = srv.token(ALL_SCOPES).await;
+    let r = srv
+        .post(
+            "/crm/v8/settings/tags?module=Leads",
+            &t,
+            json!({"tags": [{"name": "Hot"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = srv
+        .post(
+            "/crm/v8/settings/tags?module=Leads",
+            &t,
+            json!({"tags": [{"name": "y".repeat(30)}, {"name": "HOT"}, {"name": "Warm", "color_code": "#63C57E"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 207, "{}", r.body);
+    assert_eq!(r.body["tags"][0]["details"]["json_path"], "$.tags[0].name");
+    assert_eq!(r.body["tags"][1]["code"], "DUPLICATE_DATA");
+    assert_eq!(r.body["tags"][1]["details"]["json_path"], "$.tags[1].name");
+    assert_eq!(r.body["tags"][2]["status"], "success");
+}

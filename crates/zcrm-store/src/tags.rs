@@ -15,13 +15,6 @@ use std::sync::Arc;
 use zcrm_core::meta::Module;
 use zcrm_core::value::SqlValue;
 
-/// Zoho's tag colours.
-pub const COLORS: &[&str] = &[
-    "#57B1FD", "#879BFC", "#658BA8", "#FD87BD", "#969696", "#F48435", "#1DB9B4", "#E7A826",
-    "#63C57E", "#F17574", "#D297EE", "#A8C026", "#B88562",
-];
-pub const MAX_NAME: usize = 25;
-
 #[derive(Debug, Clone)]
 pub struct TagRow {
     pub id: i64,
@@ -44,6 +37,22 @@ impl TagRow {
 pub enum TagRef {
     Id(i64),
     Name(String),
+}
+
+/// A tag to create, `at` its place in the request (for `json_path`); its
+/// name and colour already checked by the caller.
+pub struct NewTag {
+    pub at: usize,
+    pub name: String,
+    pub color: Option<String>,
+}
+
+/// A change to a tag, `at` its place in the request.
+pub struct TagChange {
+    pub at: usize,
+    pub id: Option<i64>,
+    pub name: Option<String>,
+    pub color: Option<String>,
 }
 
 /// Tags to put on (`add`) or take off records.
@@ -103,32 +112,6 @@ fn by_id(
         return Ok(None);
     }
     Ok(Some((tag_from(&r)?, m)))
-}
-
-fn name_error(path: &str, name: &str) -> Option<Refusal> {
-    let trimmed = name.trim();
-    if trimmed.is_empty() {
-        Some(Refusal::missing("name", format!("{path}.name")))
-    } else if trimmed.chars().count() > MAX_NAME {
-        Some(Refusal::TooLong {
-            field: "name".into(),
-            json_path: format!("{path}.name"),
-            max: MAX_NAME,
-        })
-    } else {
-        None
-    }
-}
-
-fn color_error(path: &str, color: &Option<String>) -> Option<Refusal> {
-    match color {
-        Some(c) if !COLORS.contains(&c.as_str()) => Some(Refusal::NotOneOf {
-            field: "color_code".into(),
-            json_path: format!("{path}.color_code"),
-            allowed: COLORS.to_vec(),
-        }),
-        _ => None,
-    }
 }
 
 fn insert_tag(
@@ -245,11 +228,12 @@ impl OrgStore {
             .await
     }
 
-    /// Creates tags (name, colour) with the given fresh ids; per-tag outcome.
+    /// Creates tags with the given fresh ids; per-tag outcome (a name the
+    /// module already has is refused).
     pub async fn create_tags(
         &self,
         module: String,
-        tags: Vec<(String, Option<String>)>,
+        tags: Vec<NewTag>,
         ids: Vec<i64>,
         ctx: WriteCtx,
     ) -> Result<Vec<Result<TagRow, Refusal>>, StoreError> {
@@ -257,14 +241,9 @@ impl OrgStore {
         self.db
             .write(move |c| {
                 let mut out = Vec::new();
-                for (i, ((name, color), id)) in tags.into_iter().zip(ids).enumerate() {
-                    let path = format!("$.tags[{i}]");
-                    if let Some(e) = name_error(&path, &name).or_else(|| color_error(&path, &color))
-                    {
-                        out.push(Err(e));
-                        continue;
-                    }
-                    if let Some(dup) = by_name(c, &prefix, &module, &name)? {
+                for (t, id) in tags.into_iter().zip(ids) {
+                    let path = format!("$.tags[{}]", t.at);
+                    if let Some(dup) = by_name(c, &prefix, &module, &t.name)? {
                         out.push(Err(Refusal::Duplicate {
                             field: Some("name".into()),
                             json_path: Some(format!("{path}.name")),
@@ -278,8 +257,8 @@ impl OrgStore {
                         &prefix,
                         &module,
                         id,
-                        &name,
-                        color.as_deref(),
+                        &t.name,
+                        t.color.as_deref(),
                         &ctx,
                     )?));
                 }
@@ -292,15 +271,15 @@ impl OrgStore {
     pub async fn update_tags(
         &self,
         m: Arc<Module>,
-        changes: Vec<(Option<i64>, Option<String>, Option<String>)>,
+        changes: Vec<TagChange>,
         ctx: WriteCtx,
     ) -> Result<Vec<Result<TagRow, Refusal>>, StoreError> {
         let prefix = self.prefix.clone();
         self.db
             .write(move |c| {
                 let mut out = Vec::new();
-                for (i, (id, name, color)) in changes.into_iter().enumerate() {
-                    let path = format!("$.tags[{i}]");
+                for TagChange { at, id, name, color } in changes {
+                    let path = format!("$.tags[{at}]");
                     let Some(id) = id else {
                         out.push(Err(Refusal::missing("id", format!("{path}.id"))));
                         continue;
@@ -309,10 +288,6 @@ impl OrgStore {
                         out.push(Err(Refusal::invalid("id", format!("{path}.id"))));
                         continue;
                     };
-                    if let Some(e) = name.as_deref().and_then(|n| name_error(&path, n)).or_else(|| color_error(&path, &color)) {
-                        out.push(Err(e));
-                        continue;
-                    }
                     if let Some(n) = &name {
                         if by_name(c, &prefix, &m.api_name, n)?.is_some_and(|t| t.id != id) {
                             out.push(Err(Refusal::Duplicate { field: Some("name".into()), json_path: Some(format!("{path}.name")), id: None, holder: None }));
@@ -437,9 +412,6 @@ impl OrgStore {
                     match (found, t) {
                         (Some(tag), _) => resolved.push(tag),
                         (None, TagRef::Name(n)) if add => {
-                            if let Some(e) = name_error(&path, n) {
-                                return Ok(Err(e));
-                            }
                             let id = fresh.next().unwrap_or(0);
                             resolved.push(insert_tag(c, &prefix, &m.api_name, id, n, None, &ctx)?);
                         }

@@ -6,6 +6,7 @@ use super::params::{batch_status, Params};
 use super::users_org::no_content;
 use crate::auth::{Caller, PathModule};
 use crate::error::{json_response, HttpResult};
+use crate::service;
 use crate::wire::fields::Id;
 use crate::wire::{Body, Success};
 use axum::extract::{Path, Query};
@@ -18,7 +19,6 @@ use zcrm_core::ids::parse_id_str;
 use zcrm_core::meta::Module;
 use zcrm_core::value::format_datetime;
 use zcrm_core::{ApiError, Code};
-use zcrm_store::records::WriteCtx;
 use zcrm_store::tags::{TagRef, TagRow, Tagging};
 
 fn user(caller: &Caller, id: i64) -> Value {
@@ -53,14 +53,6 @@ fn success(caller: &Caller, t: &TagRow, message: &str) -> Value {
         .detail("modified_by", user(caller, t.modified_by))
         .detail("color_code", t.color_code.clone())
         .to_value()
-}
-
-fn ctx(caller: &Caller) -> WriteCtx {
-    WriteCtx {
-        now: caller.app.now(),
-        user: caller.user_id,
-        users: caller.org.user_ids(),
-    }
 }
 
 /// A tags body: `tags` items (settings calls, add/remove), and add/remove's
@@ -145,18 +137,12 @@ pub async fn create(
             )
         })
         .collect();
-    let now = caller.app.now();
-    let ids = specs.iter().map(|_| caller.app.ids.next(now)).collect();
-    let out = caller
-        .org
-        .store
-        .create_tags(m.api_name.clone(), specs, ids, ctx(&caller))
-        .await?;
+    let out = service::tags::create(&caller, m.api_name.clone(), specs).await?;
     let items: Vec<Value> = out
         .iter()
         .map(|r| match r {
             Ok(t) => success(&caller, t, "tags created successfully"),
-            Err(e) => crate::error::refusal(e.clone()).to_json(),
+            Err(e) => e.to_json(),
         })
         .collect();
     Ok(json_response(status_of(&out, 201), &json!({"tags": items})))
@@ -167,16 +153,12 @@ async fn update(
     m: Arc<Module>,
     changes: Vec<(Option<i64>, Option<String>, Option<String>)>,
 ) -> HttpResult<Response> {
-    let out = caller
-        .org
-        .store
-        .update_tags(m, changes, ctx(caller))
-        .await?;
+    let out = service::tags::update(caller, m, changes).await?;
     let items: Vec<Value> = out
         .iter()
         .map(|r| match r {
             Ok(t) => success(caller, t, "tags updated successfully"),
-            Err(e) => crate::error::refusal(e.clone()).to_json(),
+            Err(e) => e.to_json(),
         })
         .collect();
     Ok(json_response(status_of(&out, 200), &json!({"tags": items})))
@@ -215,12 +197,7 @@ pub async fn delete(
 ) -> HttpResult<Response> {
     let id = parse_id_str(&id)
         .ok_or_else(|| ApiError::new(Code::InvalidData).detail("resource_path_index", 3))?;
-    let catalog = caller.org.store.catalog().clone();
-    let done = caller
-        .org
-        .store
-        .delete_or_merge_tag(move |n| catalog.module(n).cloned(), id, None, ctx(&caller))
-        .await??;
+    let done = service::tags::delete_or_merge(&caller, id, None).await?;
     let item = Success::new("tags deleted successfully").detail("id", done.id.to_string());
     Ok(json_response(200, &json!({"tags": [item]})))
 }
@@ -238,17 +215,7 @@ pub async fn merge(
             .detail("api_name", "conflict_id")
             .detail("json_path", "$.tags[0].conflict_id")
     })?;
-    let catalog = caller.org.store.catalog().clone();
-    let target = caller
-        .org
-        .store
-        .delete_or_merge_tag(
-            move |n| catalog.module(n).cloned(),
-            id,
-            Some(into),
-            ctx(&caller),
-        )
-        .await??;
+    let target = service::tags::delete_or_merge(&caller, id, Some(into)).await?;
     Ok(json_response(
         200,
         &json!({"tags": [success(&caller, &target, "tags merged successfully")]}),
@@ -297,21 +264,18 @@ async fn tag_records(
     let tags = tag_refs(body.tags(10)?)?;
     let now = caller.app.now();
     let fresh = tags.iter().map(|_| caller.app.ids.next(now)).collect();
-    let out = caller
-        .org
-        .store
-        .tag_records(
-            m,
-            Tagging {
-                records: records.clone(),
-                tags,
-                add,
-                over_write,
-                new_ids: fresh,
-            },
-            ctx(caller),
-        )
-        .await??;
+    let out = service::tags::tag_records(
+        caller,
+        m,
+        Tagging {
+            records: records.clone(),
+            tags,
+            add,
+            over_write,
+            new_ids: fresh,
+        },
+    )
+    .await?;
     let items: Vec<Value> = records
         .iter()
         .zip(&out)
@@ -320,7 +284,7 @@ async fn tag_records(
                 .detail("id", id.to_string())
                 .detail("tags", tags.clone())
                 .to_value(),
-            Err(e) => crate::error::refusal(e.clone()).to_json(),
+            Err(e) => e.to_json(),
         })
         .collect();
     Ok(json_response(status_of(&out, 200), &json!({"data": items})))

@@ -7,5 +7,6 @@ pub mod convert;
 pub mod mass_update;
 pub mod page_token;
 pub mod records;
+pub mod tags;
 pub mod views;
 pub mod writes;
