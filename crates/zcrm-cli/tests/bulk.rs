@@ -723,10 +723,16 @@ async fn callbacks_on_job_end_with_retries() {
             }
         }
     };
-    // Both fail first; after the backoff (test clock) they come again.
+    // Both fail first; after the backoff (test clock) they come again. The
+    // receiver sees a request a moment before the server records its failure
+    // and the next try's time, so the clock is moved on until both came back.
     let first = wait(2).await;
     *hooks.status.lock().unwrap() = 200;
-    srv.advance_clock(120).await;
+    let start = Instant::now();
+    while hooks.hits.lock().unwrap().len() < 4 && start.elapsed() < Duration::from_secs(20) {
+        srv.advance_clock(120).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let all = wait(4).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(hooks.hits.lock().unwrap().len(), 4, "no more after success");
