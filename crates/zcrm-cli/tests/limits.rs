@@ -88,6 +88,30 @@ async fn org_set(srv: &TestServer, token: &str, args: &[&str]) -> Value {
     want
 }
 
+/// Waits (at most 10 s) until this node has `calls` calls, `heavy` of them
+/// heavy, in flight: held calls take their slots as the server reads them,
+/// and a call made before that would take one of theirs.
+async fn wait_in_flight(srv: &TestServer, token: &str, calls: u64, heavy: u64) {
+    let start = Instant::now();
+    loop {
+        let u = usage(srv, token).await;
+        let sum = |k: &str| -> u64 {
+            u["concurrency"]["in_flight"]
+                .as_array()
+                .map(|a| a.iter().map(|c| c[k].as_u64().unwrap_or(0)).sum())
+                .unwrap_or(0)
+        };
+        if sum("calls") == calls && sum("heavy_calls") == heavy {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "waiting for {calls} calls ({heavy} heavy) in flight: {u}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn assert_429(h: &Hit) {
     assert_eq!(h.status, 429, "{}", h.body);
     assert_eq!(h.body["code"], "TOO_MANY_REQUESTS");
@@ -275,7 +299,7 @@ async fn concurrency_caps_calls_and_heavy_calls_and_frees_slots() {
     let held1 = hanging_post(&srv, "/crm/v8/Leads", &t).await;
     let held2 = hanging_post(&srv, "/crm/v8/Leads", &t).await;
     let held3 = hanging_post(&srv, "/crm/v8/Leads", &t).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_in_flight(&srv, &t, 3, 0).await;
     let over = get_org(&srv, &t).await;
     assert_429(&over);
     assert_eq!(over.h("retry-after"), Some(1));
@@ -283,10 +307,10 @@ async fn concurrency_caps_calls_and_heavy_calls_and_frees_slots() {
 
     // A client that goes away frees its slot.
     drop(held1);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_in_flight(&srv, &t, 2, 0).await;
     assert_eq!(get_org(&srv, &t).await.status, 200);
     drop((held2, held3));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_in_flight(&srv, &t, 0, 0).await;
     // Calls that fail free theirs too: more failures than slots, then success.
     for _ in 0..5 {
         let r = srv
@@ -309,7 +333,7 @@ async fn concurrency_caps_calls_and_heavy_calls_and_frees_slots() {
     for _ in 0..10 {
         held.push(hanging_post(&srv, "/crm/v8/coql", &t).await);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_in_flight(&srv, &t, 10, 10).await;
     let coql = srv
         .post(
             "/crm/v8/coql",
@@ -331,7 +355,7 @@ async fn concurrency_caps_calls_and_heavy_calls_and_frees_slots() {
     srv.create("Leads", &t, vec![json!({"Last_Name": "small"})])
         .await;
     drop(held);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_in_flight(&srv, &t, 0, 0).await;
     let big: Vec<Value> = (0..11)
         .map(|i| json!({"Last_Name": format!("b{i}")}))
         .collect();

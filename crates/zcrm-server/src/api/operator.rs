@@ -30,5 +30,17 @@ async fn usage_for(app: &Arc<App>, headers: &HeaderMap) -> Result<serde_json::Va
         .usage(org.org.id, store::window_floor(now))
         .await
         .map_err(crate::error::store)?;
-    Ok(crate::limits::usage_json(&org.limits.effective(), &usage))
+    let mut out = crate::limits::usage_json(&org.limits.effective(), &usage);
+    // What this node has in flight now, per app: where a 429 for
+    // concurrency comes from.
+    out["concurrency"]["in_flight"] = org
+        .limits
+        .slots
+        .in_flight()
+        .into_iter()
+        .map(|(client, calls, heavy)| {
+            serde_json::json!({"client_id": client, "calls": calls, "heavy_calls": heavy})
+        })
+        .collect();
+    Ok(out)
 }

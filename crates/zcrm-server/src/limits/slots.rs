@@ -118,6 +118,21 @@ impl SlotTable {
         m.entry(client.clone()).or_default().clone()
     }
 
+    /// Calls each app has in flight on this node now: (client, all, heavy),
+    /// apps with none left out.
+    pub(crate) fn in_flight(&self) -> Vec<(String, u32, u32)> {
+        let Ok(m) = self.apps.read() else {
+            return Vec::new();
+        };
+        let mut out: Vec<(String, u32, u32)> = m
+            .iter()
+            .map(|(k, s)| (k.to_string(), s.all.load(SeqCst), s.heavy.load(SeqCst)))
+            .filter(|(_, all, heavy)| *all + *heavy > 0)
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Takes every app's counts (zeroing them) as rows for `minute`.
     pub(crate) fn take_counts(&self, org_id: i64, minute: i64) -> Vec<UsageDelta> {
         let m = match self.apps.read() {
