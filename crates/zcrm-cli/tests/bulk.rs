@@ -7,15 +7,6 @@ use common::*;
 use serde_json::{json, Value};
 use std::io::{Cursor, Write};
 
-async fn write_job(srv: &TestServer, t: &str, body: Value) -> String {
-    let r = srv.post("/crm/bulk/v8/write", t, body).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(r.body["code"], "SUCCESS");
-    assert_eq!(r.body["status"], "success");
-    assert!(r.body["details"]["created_by"]["id"].is_string());
-    r.body["details"]["id"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn bulk_insert_with_mappings_defaults_and_row_errors() {
     let srv = TestServer::start().await;

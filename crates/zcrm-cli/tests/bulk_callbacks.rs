@@ -8,15 +8,6 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-async fn write_job(srv: &TestServer, t: &str, body: Value) -> String {
-    let r = srv.post("/crm/bulk/v8/write", t, body).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(r.body["code"], "SUCCESS");
-    assert_eq!(r.body["status"], "success");
-    assert!(r.body["details"]["created_by"]["id"].is_string());
-    r.body["details"]["id"].as_str().unwrap().to_string()
-}
-
 #[derive(Default)]
 struct Hooks {
     hits: Mutex<Vec<Value>>,
@@ -34,13 +25,11 @@ async fn hook(
     axum::http::StatusCode::from_u16(*s.status.lock().unwrap()).unwrap()
 }
 
-#[tokio::test]
-async fn callbacks_on_job_end_with_retries() {
-    let srv = TestServer::start().await;
-    let t = srv.token(BULK_SCOPES).await;
+/// A callback receiver on loopback answering `status`: its hits and URL.
+async fn receiver(status: u16) -> (Arc<Hooks>, String) {
     let hooks = Arc::new(Hooks {
         hits: Mutex::new(Vec::new()),
-        status: Mutex::new(500),
+        status: Mutex::new(status),
     });
     let app = axum::Router::new()
         .route("/cb", axum::routing::post(hook))
@@ -48,6 +37,14 @@ async fn callbacks_on_job_end_with_retries() {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/cb", l.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (hooks, url)
+}
+
+#[tokio::test]
+async fn callbacks_on_job_end_with_retries() {
+    let srv = TestServer::start().await;
+    let t = srv.token(BULK_SCOPES).await;
+    let (hooks, url) = receiver(500).await;
     let f = upload(&srv, &t, zip_of(&[("a.csv", b"Last_Name\nx\ny\n")])).await;
     let job = write_job(
         &srv,
@@ -115,16 +112,7 @@ async fn bulk_write_notifies_watchers() {
     let t = srv
         .token(&format!("{BULK_SCOPES},ZohoCRM.notifications.ALL"))
         .await;
-    let hooks = Arc::new(Hooks {
-        hits: Mutex::new(Vec::new()),
-        status: Mutex::new(200),
-    });
-    let app = axum::Router::new()
-        .route("/cb", axum::routing::post(hook))
-        .with_state(hooks.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/cb", l.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let (hooks, url) = receiver(200).await;
     let r = srv
         .post(
             "/crm/v8/actions/watch",

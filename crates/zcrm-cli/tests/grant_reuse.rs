@@ -28,15 +28,7 @@ async fn a_reused_code_revokes_what_it_gave() {
     let access = first.body["access_token"].as_str().unwrap().to_string();
     let refresh = first.body["refresh_token"].as_str().unwrap().to_string();
     // An access token minted from the refresh token is the code's too.
-    let r = srv
-        .oauth(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", id),
-            ("client_secret", secret),
-            ("refresh_token", &refresh),
-        ])
-        .await;
-    let from_refresh = r.body["access_token"].as_str().unwrap().to_string();
+    let from_refresh = refreshed(&srv, id, secret, &refresh).await;
     // Another grant's token.
     let other = srv.token("ZohoCRM.modules.ALL").await;
     let list = "/crm/v8/Leads?fields=Last_Name";
@@ -50,14 +42,7 @@ async fn a_reused_code_revokes_what_it_gave() {
         let r = srv.get(list, t).await;
         assert_eq!((r.status, r.code()), (401, "INVALID_TOKEN"), "{}", r.body);
     }
-    let r = srv
-        .oauth(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", id),
-            ("client_secret", secret),
-            ("refresh_token", &refresh),
-        ])
-        .await;
+    let r = refresh_with(&srv, id, secret, &refresh).await;
     assert!(r.body.get("access_token").is_none(), "{}", r.body);
     assert_eq!(
         srv.get(list, &other).await.status,
@@ -66,15 +51,18 @@ async fn a_reused_code_revokes_what_it_gave() {
     );
 }
 
+async fn refresh_with(srv: &TestServer, id: &str, secret: &str, refresh: &str) -> Resp {
+    srv.oauth(&[
+        ("grant_type", "refresh_token"),
+        ("client_id", id),
+        ("client_secret", secret),
+        ("refresh_token", refresh),
+    ])
+    .await
+}
+
 async fn refreshed(srv: &TestServer, id: &str, secret: &str, refresh: &str) -> String {
-    let r = srv
-        .oauth(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", id),
-            ("client_secret", secret),
-            ("refresh_token", refresh),
-        ])
-        .await;
+    let r = refresh_with(srv, id, secret, refresh).await;
     r.body["access_token"]
         .as_str()
         .expect("an access token")

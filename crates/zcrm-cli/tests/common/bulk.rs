@@ -143,3 +143,13 @@ pub async fn download_csv(
         .collect();
     (header, rows)
 }
+
+/// Creates a bulk write job and returns its id (asserts Zoho's answer).
+pub async fn write_job(srv: &TestServer, t: &str, body: Value) -> String {
+    let r = srv.post("/crm/bulk/v8/write", t, body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["code"], "SUCCESS");
+    assert_eq!(r.body["status"], "success");
+    assert!(r.body["details"]["created_by"]["id"].is_string());
+    r.body["details"]["id"].as_str().unwrap().to_string()
+}
