@@ -82,11 +82,12 @@ async fn shutdown_signal() {
 }
 
 pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let db = a.storage.db_options();
     let config = Config {
         listen: a.listen,
         data_dir: a.storage.data_dir,
         database_url: a.storage.database_url,
-        db_pool_size: a.storage.db_pool_size,
+        db,
         file_store: a.storage.file_store,
         public_url: a.public_url,
         time_zone: a.time_zone,

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use zcrm_store::control::Control;
-use zcrm_store::Backend;
+use zcrm_store::{Backend, DbOptions};
 
 /// Where the data lives; the same flags for `serve` and every `admin` command.
 #[derive(Args)]
@@ -20,6 +20,16 @@ pub struct Storage {
     /// Most PostgreSQL connections this process opens.
     #[arg(long, env = "ZCRM_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: usize,
+    /// Most statements each PostgreSQL connection keeps prepared.
+    #[arg(long, env = "ZCRM_DB_STATEMENT_CACHE", default_value_t = 256)]
+    pub db_statement_cache: usize,
+    /// PEM file of the CA(s) PostgreSQL's certificate must lead to, for
+    /// sslmode=verify-ca / verify-full (or sslrootcert= in the URL).
+    #[arg(long, env = "ZCRM_DATABASE_CA_FILE")]
+    pub database_ca_file: Option<PathBuf>,
+    /// Most SQLite reads running at once per database, each on its own thread.
+    #[arg(long, env = "ZCRM_SQLITE_READERS", default_value_t = 8)]
+    pub sqlite_readers: usize,
     /// Keep files (attachments, uploads) in an S3-compatible store shared by all nodes:
     /// s3://bucket[/prefix]?endpoint=URL&region=R&allow_http=true (credentials from AWS_* variables).
     /// Default: under DATA_DIR/files.
@@ -28,12 +38,21 @@ pub struct Storage {
 }
 
 impl Storage {
+    pub fn db_options(&self) -> DbOptions {
+        DbOptions {
+            pool_size: self.db_pool_size,
+            statement_cache: self.db_statement_cache,
+            ca_file: self.database_ca_file.clone(),
+            sqlite_readers: self.sqlite_readers,
+        }
+    }
+
     /// The backend these flags name.
     pub fn connect(&self) -> anyhow::Result<Backend> {
         Backend::connect(
             &self.data_dir,
             self.database_url.as_deref(),
-            self.db_pool_size,
+            &self.db_options(),
         )
         .with_context(|| format!("opening {}", self.data_dir.display()))
     }

@@ -21,6 +21,7 @@ mod wire;
 
 pub use listener::ConnConfig;
 pub use state::{App, BulkConfig, Config, WatchConfig};
+pub use zcrm_store::DbOptions;
 
 use axum::Router;
 use std::future::Future;

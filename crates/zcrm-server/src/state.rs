@@ -33,8 +33,8 @@ pub struct Config {
     pub test_clock: bool,
     /// `postgres://…` runs on PostgreSQL; `None` on SQLite files in `data_dir`.
     pub database_url: Option<String>,
-    /// Most PostgreSQL connections this node opens.
-    pub db_pool_size: usize,
+    /// Pool sizes, statement cache, TLS to PostgreSQL.
+    pub db: zcrm_store::DbOptions,
     /// `s3://…` keeps files in an S3-compatible store; `None` under `data_dir/files`.
     pub file_store: Option<String>,
     /// Lets webhooks reach private, loopback and link-local addresses; `None`:
@@ -162,11 +162,8 @@ impl App {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
         let catalog = Arc::new(Catalog::standard().map_err(anyhow::Error::msg)?);
-        let backend = Backend::connect(
-            &config.data_dir,
-            config.database_url.as_deref(),
-            config.db_pool_size,
-        )?;
+        let backend =
+            Backend::connect(&config.data_dir, config.database_url.as_deref(), &config.db)?;
         let control = backend.control().await?;
         let files =
             zcrm_store::files::FileStore::open(&config.data_dir, config.file_store.as_deref())?;

@@ -2,7 +2,7 @@
 //! an org's store with the tables of every area created or extended (the
 //! top of the store: it knows each area's tables).
 
-use crate::db::{pg, sqlite, Db};
+use crate::db::{pg, sqlite, Db, DbOptions};
 use crate::org::OrgStore;
 use crate::{bulk, control, links, outbox, schema, StoreError};
 use std::sync::Arc;
@@ -11,7 +11,10 @@ use zcrm_core::meta::Catalog;
 /// Where zcrm keeps its data: SQLite files under a data dir (the default), or
 /// one PostgreSQL database shared by every node.
 pub enum Backend {
-    Sqlite { dir: std::path::PathBuf },
+    Sqlite {
+        dir: std::path::PathBuf,
+        readers: usize,
+    },
     Postgres(Arc<Db>),
 }
 
@@ -19,7 +22,7 @@ impl Backend {
     pub fn connect(
         data_dir: &std::path::Path,
         database_url: Option<&str>,
-        pool_size: usize,
+        opts: &DbOptions,
     ) -> Result<Backend, StoreError> {
         match database_url.filter(|u| !u.is_empty()) {
             None => {
@@ -28,10 +31,11 @@ impl Backend {
                 })?;
                 Ok(Backend::Sqlite {
                     dir: data_dir.to_path_buf(),
+                    readers: opts.sqlite_readers,
                 })
             }
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                let db = pg::PgDb::connect(url, pool_size)?;
+                let db = pg::PgDb::connect(url, opts)?;
                 Ok(Backend::Postgres(Arc::new(Db::Postgres(db))))
             }
             Some(other) => Err(StoreError::Other(format!(
@@ -46,16 +50,23 @@ impl Backend {
 
     pub async fn control(&self) -> Result<control::Control, StoreError> {
         let db = match self {
-            Backend::Sqlite { dir } => {
+            Backend::Sqlite { dir, readers } => {
                 let path = dir.join("control.db");
                 // With orgs' files present, a fresh control.db would make a
                 // second org beside them: the control data must be there.
                 if has_org_files(dir) {
                     sqlite::check_file(&path)?;
                 }
-                Arc::new(Db::Sqlite(sqlite::SqliteDb::open(&path, |_| Ok(()))?))
+                Arc::new(Db::Sqlite(sqlite::SqliteDb::open(&path, *readers, |_| {
+                    Ok(())
+                })?))
             }
-            Backend::Postgres(db) => db.clone(),
+            Backend::Postgres(db) => {
+                if let Db::Postgres(pg) = &**db {
+                    pg.check().await?;
+                }
+                db.clone()
+            }
         };
         control::Control::open(db).await
     }
@@ -69,12 +80,14 @@ impl Backend {
         new: bool,
     ) -> Result<OrgStore, StoreError> {
         let db = match self {
-            Backend::Sqlite { dir } => {
+            Backend::Sqlite { dir, readers } => {
                 let path = dir.join("orgs").join(format!("{org_id}.db"));
                 if !new {
                     sqlite::check_file(&path)?;
                 }
-                Arc::new(Db::Sqlite(sqlite::SqliteDb::open(&path, |_| Ok(()))?))
+                Arc::new(Db::Sqlite(sqlite::SqliteDb::open(&path, *readers, |_| {
+                    Ok(())
+                })?))
             }
             Backend::Postgres(db) => db.clone(),
         };

@@ -10,8 +10,8 @@ pub enum StoreError {
     Unique,
     #[error("sqlite: {0}")]
     Sqlite(rusqlite::Error),
-    #[error("postgres: {0}")]
-    Postgres(#[from] postgres::Error),
+    #[error("postgres: {}", causes(.0))]
+    Postgres(#[from] tokio_postgres::Error),
     #[error("database closed")]
     Closed,
     /// A refusal that must roll the whole transaction back.
@@ -33,4 +33,17 @@ impl From<rusqlite::Error> for StoreError {
             _ => StoreError::Sqlite(e),
         }
     }
+}
+
+/// An error with its causes: tokio-postgres says "error performing TLS
+/// handshake" and keeps why (which certificate, which name) in its source.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
 }

@@ -44,6 +44,6 @@ pub mod tags;
 
 pub use backend::Backend;
 pub use control::limits;
-pub use db::{pg, session, sqlite};
+pub use db::{pg, session, sqlite, DbOptions};
 pub use error::StoreError;
 pub use refusal::{Holder, Refusal, Rejected};

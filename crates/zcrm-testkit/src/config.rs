@@ -25,7 +25,7 @@ pub fn test_config(dir: PathBuf, db: Option<&PgDatabase>) -> Config {
         admin_email: "admin@zylker.example".into(),
         test_clock: true,
         database_url: db.map(|d| d.url.clone()),
-        db_pool_size: 16,
+        db: zcrm_server::DbOptions::default(),
         file_store: test_file_store(),
         allow_private_webhooks: None,
         bulk: BulkConfig::default(),

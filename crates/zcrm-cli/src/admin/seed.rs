@@ -31,7 +31,7 @@ pub async fn seed(a: SeedArgs) -> anyhow::Result<()> {
     let backend = Backend::connect(
         &storage.data_dir,
         storage.database_url.as_deref(),
-        storage.db_pool_size,
+        &storage.db_options(),
     )?;
     let control = backend.control().await?;
     let org = control

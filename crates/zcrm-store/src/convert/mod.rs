@@ -86,20 +86,17 @@ impl OrgStore {
             "SELECT contact_id, account_id, deal_id, converted_time, converted_by FROM {}lead_conversions WHERE lead_id = ?1",
             self.prefix
         );
-        self.db
-            .read(move |c| {
-                Ok(match c.row(&sql, &[lead_id.into()])? {
-                    Some(r) => Some(ConversionDetail {
-                        contact: opt_int(&r[0]),
-                        account: opt_int(&r[1]),
-                        deal: opt_int(&r[2]),
-                        time: int(&r[3])?,
-                        by: int(&r[4])?,
-                    }),
-                    None => None,
-                })
-            })
-            .await
+        let rows = self.db.query(sql, vec![lead_id.into()]).await?;
+        Ok(match rows.first() {
+            Some(r) => Some(ConversionDetail {
+                contact: opt_int(&r[0]),
+                account: opt_int(&r[1]),
+                deal: opt_int(&r[2]),
+                time: int(&r[3])?,
+                by: int(&r[4])?,
+            }),
+            None => None,
+        })
     }
 }
 

@@ -16,6 +16,30 @@ use pg::PgDb;
 use sqlite::SqliteDb;
 use zcrm_core::value::SqlValue;
 
+/// How the databases are used: pool sizes, caches, TLS.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Most PostgreSQL connections this process opens.
+    pub pool_size: usize,
+    /// Most statements each PostgreSQL connection keeps prepared.
+    pub statement_cache: usize,
+    /// The CA certificate(s) PostgreSQL's certificate must lead to (PEM).
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Most SQLite reads running at once per database, each on a blocking thread.
+    pub sqlite_readers: usize,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            pool_size: 16,
+            statement_cache: 256,
+            ca_file: None,
+            sqlite_readers: 8,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Sqlite,
@@ -92,8 +116,8 @@ impl Db {
         }
     }
 
-    /// Runs a read. SQLite reads are short and run on the calling thread;
-    /// PostgreSQL ones go to a blocking thread (the client is synchronous).
+    /// Runs a read on a blocking thread (never on the async workers: a
+    /// report's GROUP BY may take hundreds of milliseconds).
     pub async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
@@ -104,8 +128,21 @@ impl Db {
             return tx.run(f).await;
         }
         match self {
-            Db::Sqlite(db) => db.read(f),
+            Db::Sqlite(db) => db.read(f).await,
             Db::Postgres(db) => db.read(f).await,
+        }
+    }
+
+    /// One read statement: on PostgreSQL awaited on the runtime with no
+    /// blocking thread, on SQLite a [`Db::read`]. For the hot single-row reads.
+    pub async fn query(
+        &self,
+        sql: String,
+        params: Vec<SqlValue>,
+    ) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        match self {
+            Db::Postgres(db) if session::current(self).is_none() => db.query(&sql, &params).await,
+            _ => self.read(move |c| c.rows(&sql, &params)).await,
         }
     }
 

@@ -57,13 +57,17 @@ impl OrgStore {
             self.select(m, fields),
             table(&self.prefix, m)
         );
-        let (catalog, m, fields) = (self.catalog.clone(), m.clone(), fields.to_vec());
-        self.db
-            .read(move |c| match c.row(&sql, &[id.into()])? {
-                Some(r) => Ok(Some(read_row(&catalog, &m, &fields, r)?)),
-                None => Ok(None),
-            })
-            .await
+        // One statement: on PostgreSQL it is awaited without a blocking thread.
+        match self
+            .db
+            .query(sql, vec![id.into()])
+            .await?
+            .into_iter()
+            .next()
+        {
+            Some(r) => Ok(Some(read_row(&self.catalog, m, fields, r)?)),
+            None => Ok(None),
+        }
     }
 
     /// One page of records, plus whether more follow.

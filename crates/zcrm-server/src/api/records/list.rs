@@ -177,7 +177,14 @@ pub async fn get_one(
         return Ok(no_content());
     };
     let mut rec = render_row(&caller.org, &m, &fields, &row, full);
-    if full && m.api_name == "Leads" {
+    // Only a converted lead has a conversion to look up (`Converted__s`).
+    let converted = m.field_index("Converted__s").is_some_and(|i| {
+        fields
+            .iter()
+            .position(|&f| f == i)
+            .is_some_and(|at| matches!(row.cells[at].value, zcrm_core::value::SqlValue::Int(1)))
+    });
+    if full && converted {
         if let Some(d) = caller.org.store.conversion(id).await? {
             // A converted lead names what it became, as Zoho's `$converted_detail`.
             let id_or_null =

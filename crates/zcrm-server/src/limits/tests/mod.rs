@@ -96,8 +96,12 @@ impl Drop for TestDb {
 /// The control databases a test runs against: SQLite, then PostgreSQL if configured.
 pub(super) async fn backends() -> Vec<TestDb> {
     let mut out = Vec::new();
+    let opts = zcrm_store::DbOptions {
+        pool_size: 4,
+        ..Default::default()
+    };
     let dir = tempfile::tempdir().expect("tempdir");
-    let sqlite = Backend::connect(dir.path(), None, 4).expect("sqlite");
+    let sqlite = Backend::connect(dir.path(), None, &opts).expect("sqlite");
     out.push(TestDb {
         control: sqlite.control().await.expect("sqlite control"),
         backend: "sqlite",
@@ -107,7 +111,7 @@ pub(super) async fn backends() -> Vec<TestDb> {
     });
     if let Some((pg, url)) = PgDatabase::create() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let backend = Backend::connect(dir.path(), Some(&url), 4).expect("postgres");
+        let backend = Backend::connect(dir.path(), Some(&url), &opts).expect("postgres");
         out.push(TestDb {
             control: backend.control().await.expect("postgres control"),
             backend: "postgres",

@@ -45,13 +45,10 @@ impl Drop for PgSchema {
             self.url.clone(),
             format!("DROP SCHEMA IF EXISTS org_{} CASCADE", self.org_id),
         );
-        // The synchronous client must not run on the test's runtime thread.
-        let dropped = std::thread::spawn(move || {
-            let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
-            c.batch_execute(&sql)
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
+        let dropped = std::process::Command::new("psql")
+            .args([url.as_str(), "-qc", &sql])
+            .status();
+        if !matches!(dropped, Ok(s) if s.success()) {
             eprintln!("dropping org_{}: {dropped:?}", self.org_id);
         }
     }
@@ -89,7 +86,7 @@ pub(super) async fn backends() -> Vec<TestOrg> {
     let mut out = Vec::new();
     let org_id = fresh_org_id();
     let dir = TempDir::new(org_id);
-    let sqlite = Backend::connect(&dir.0, None, 4).expect("sqlite");
+    let sqlite = Backend::connect(&dir.0, None, &Default::default()).expect("sqlite");
     out.push(TestOrg {
         store: Arc::new(
             sqlite
@@ -107,7 +104,7 @@ pub(super) async fn backends() -> Vec<TestOrg> {
     if let Some(url) = url {
         let org_id = fresh_org_id();
         let dir = TempDir::new(org_id);
-        let pg = Backend::connect(&dir.0, Some(&url), 8).expect("postgres");
+        let pg = Backend::connect(&dir.0, Some(&url), &Default::default()).expect("postgres");
         let schema = PgSchema { url, org_id };
         out.push(TestOrg {
             store: Arc::new(
