@@ -4,13 +4,14 @@
 # measures each query over HTTP with wrk (one connection: latency, not throughput;
 # zcrm on core 0, wrk on core 1) and the same SQL run directly on the SQLite file
 # (the floor), and prints the ratio of the p50s.
+#   ZCRM_BENCH_BIN=path   a zcrm binary to measure instead of building this checkout
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10s}
 LEADS=${BENCH_LEADS:-1000000}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release -q
-BIN=$PWD/target/release/zcrm
+if [ -z "${ZCRM_BENCH_BIN:-}" ]; then cargo build --release -q; fi
+BIN=${ZCRM_BENCH_BIN:-$PWD/target/release/zcrm}
 DIR=$(mktemp -d)
 PORT=$((20000 + RANDOM % 10000))
 taskset -c 0 "$BIN" serve --listen 127.0.0.1:$PORT --data-dir "$DIR" > "$DIR/server.log" 2>&1 &

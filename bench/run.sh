@@ -9,6 +9,7 @@
 # BENCHMARKS.md keeps a recorded run.
 #   BENCH_BACKENDS="sqlite pg pg2"   which setups to run (default all three)
 #   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/test   admin URL to create databases from
+#   ZCRM_BENCH_BIN=path   a zcrm binary to measure instead of building this checkout
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-15s}
@@ -17,8 +18,8 @@ SEED=${ZCRM_BENCH_SEED:-100000}
 BACKENDS=${BENCH_BACKENDS:-"sqlite pg pg2"}
 PG_ADMIN=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release -q
-BIN=$PWD/target/release/zcrm
+if [ -z "${ZCRM_BENCH_BIN:-}" ]; then cargo build --release -q; fi
+BIN=${ZCRM_BENCH_BIN:-$PWD/target/release/zcrm}
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 PIDS=()
 DBS=()

@@ -226,9 +226,44 @@ impl<'a> Compiler<'a> {
         };
         if negated {
             format!("({e} IS NULL OR {l} NOT LIKE {r} ESCAPE '\\')")
+        } else if let Some(range) = self.prefix_range(&e, pattern) {
+            format!("{range} AND {l} LIKE {r} ESCAPE '\\'")
         } else {
             format!("{l} LIKE {r} ESCAPE '\\'")
         }
+    }
+
+    /// `starts_with` as a range on the case-insensitive index's own
+    /// expression, which both databases walk: neither uses an index for a
+    /// LIKE whose pattern is a parameter (SQLite not with ESCAPE, PostgreSQL
+    /// not in a generic plan). The LIKE stays beside it for exactness. Only
+    /// for ASCII prefixes, where both databases fold case as we do here.
+    fn prefix_range(&mut self, e: &str, pattern: &Pattern) -> Option<String> {
+        let Pattern::StartsWith(s) = pattern else {
+            return None;
+        };
+        if s.is_empty() || !s.is_ascii() {
+            return None;
+        }
+        let low = s.to_ascii_lowercase();
+        // The least string above every one starting with `low`: its last
+        // byte plus one (after folding, so never an upper-case letter's).
+        let last = *low.as_bytes().last()?;
+        if last >= 0x7f {
+            return None;
+        }
+        let high = format!("{}{}", &low[..low.len() - 1], (last + 1) as char);
+        let (a, b) = (
+            self.bind(SqlValue::Text(low)),
+            self.bind(SqlValue::Text(high)),
+        );
+        Some(match self.d {
+            Dialect::Sqlite => {
+                format!("{e} COLLATE NOCASE >= {a} AND {e} COLLATE NOCASE < {b}")
+            }
+            // The index is `lower(col) text_pattern_ops`: byte order, its own operators.
+            Dialect::Postgres => format!("lower({e}) ~>=~ {a} AND lower({e}) ~<~ {b}"),
+        })
     }
 
     fn in_list(&mut self, c: &Column, values: &[SqlValue], negated: bool) -> String {
@@ -301,7 +336,19 @@ pub fn compile(prefix: &str, d: Dialect, users: &[UserInfo], q: &Query) -> (Stri
         items.insert(0, "t.id".into());
     }
     let filter = q.filter.as_ref().map(|f| c.filter(f));
-    let groups: Vec<String> = q.group_by.iter().map(|g| c.column(g)).collect();
+    // SQLite groups text as it compares it, without case: the grouping then
+    // walks the `COLLATE NOCASE` index instead of sorting every row (a
+    // million Leads by status: 0.5 s → tens of ms). PostgreSQL needs the
+    // select's own expression in GROUP BY, so it groups the column as is.
+    let group_cols: Vec<String> = q.group_by.iter().map(|g| c.column(g)).collect();
+    let groups: Vec<String> = group_cols
+        .iter()
+        .zip(&q.group_by)
+        .map(|(e, g)| match (d, g.kind()) {
+            (Dialect::Sqlite, Kind::Text) => format!("{e} COLLATE NOCASE"),
+            _ => e.clone(),
+        })
+        .collect();
     let mut order: Vec<String> = Vec::new();
     for o in &q.order {
         let term = match &o.key {
@@ -325,7 +372,7 @@ pub fn compile(prefix: &str, d: Dialect, users: &[UserInfo], q: &Query) -> (Stri
     }
     if aggregate {
         if q.order.is_empty() {
-            for (g, col) in groups.clone().into_iter().zip(&q.group_by) {
+            for (g, col) in group_cols.into_iter().zip(&q.group_by) {
                 order.push(c.order_term(g, col.kind(), false));
             }
         }

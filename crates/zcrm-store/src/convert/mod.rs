@@ -86,7 +86,7 @@ impl OrgStore {
             "SELECT contact_id, account_id, deal_id, converted_time, converted_by FROM {}lead_conversions WHERE lead_id = ?1",
             self.prefix
         );
-        let rows = self.db.query(sql, vec![lead_id.into()]).await?;
+        let rows = self.db.point_read(sql, vec![lead_id.into()]).await?;
         Ok(match rows.first() {
             Some(r) => Some(ConversionDetail {
                 contact: opt_int(&r[0]),

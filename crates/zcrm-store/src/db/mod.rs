@@ -133,16 +133,20 @@ impl Db {
         }
     }
 
-    /// One read statement: on PostgreSQL awaited on the runtime with no
-    /// blocking thread, on SQLite a [`Db::read`]. For the hot single-row reads.
-    pub async fn query(
+    /// A point read: one statement fetching rows by primary key, never a
+    /// scan. On PostgreSQL awaited on the runtime with no blocking thread; on
+    /// SQLite run in place (see [`SqliteDb::point_read`]). For the hot reads.
+    pub async fn point_read(
         &self,
         sql: String,
         params: Vec<SqlValue>,
     ) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        if session::current(self).is_some() {
+            return self.read(move |c| c.rows(&sql, &params)).await;
+        }
         match self {
-            Db::Postgres(db) if session::current(self).is_none() => db.query(&sql, &params).await,
-            _ => self.read(move |c| c.rows(&sql, &params)).await,
+            Db::Postgres(db) => db.query(&sql, &params).await,
+            Db::Sqlite(db) => db.point_read(&sql, &params),
         }
     }
 

@@ -155,6 +155,29 @@ impl SqliteDb {
         .map_err(|e| StoreError::Other(format!("database task failed: {e}")))?
     }
 
+    /// A point read (one row by primary key) on the calling thread: a B-tree
+    /// descent of microseconds, less than the hand-off to a blocking thread
+    /// and back (measured: GET a record ÷ health 0.32 inline, 0.20 handed off).
+    /// Anything whose cost grows with the data goes through [`SqliteDb::read`].
+    pub fn point_read(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        let conn = self.idle.lock().map_err(|_| StoreError::Closed)?.pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open(&self.path, false)?,
+        };
+        let r = SqliteConn(&conn).rows(sql, params);
+        if let Ok(mut pool) = self.idle.lock() {
+            if pool.len() < self.readers {
+                pool.push(conn);
+            }
+        }
+        r
+    }
+
     /// Stops the writer after it has committed everything queued.
     /// Closes the readers, then the writer (which finishes its queue): the
     /// last connection to close checkpoints the WAL into the main file and

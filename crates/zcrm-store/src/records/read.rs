@@ -60,7 +60,7 @@ impl OrgStore {
         // One statement: on PostgreSQL it is awaited without a blocking thread.
         match self
             .db
-            .query(sql, vec![id.into()])
+            .point_read(sql, vec![id.into()])
             .await?
             .into_iter()
             .next()
