@@ -51,7 +51,7 @@ read -r H1 H1p50 H1p99 < <(health)
 wait $LOAD
 cat "$GB" >&2
 read -r G Gp50 Gp99 < <(latency < "$GB")
-RSS=$(awk '/VmRSS/ { print int($2 / 1024) }' "/proc/$SERVER/status")
+RSS=$(awk '/VmRSS|RssAnon|RssFile/ { printf "%s %d MB; ", $1, $2 / 1024 }' "/proc/$SERVER/status")
 
 echo "Run: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $LEADS Leads, SQLite, wrk -d$DUR (both wrk on core 1, zcrm unpinned)."
 echo
@@ -61,4 +61,4 @@ echo "| GET /__zcrm/health alone, 1 connection | $H0 | $H0p50 | $H0p99 |"
 echo "| GET /__zcrm/health while 8 clients run the GROUP BY | $H1 | $H1p50 | $H1p99 |"
 echo "| COQL COUNT(id) GROUP BY Lead_Status, 8 connections | $G | $Gp50 | $Gp99 |"
 echo
-echo "Server RSS after the run: ${RSS} MB."
+echo "Server memory after the run: ${RSS}(file pages are the database's memory map, shared with the OS page cache)."

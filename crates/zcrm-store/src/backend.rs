@@ -2,6 +2,7 @@
 //! an org's store with the tables of every area created or extended (the
 //! top of the store: it knows each area's tables).
 
+use crate::db::read_pool::ReadPool;
 use crate::db::{pg, sqlite, Db, DbOptions};
 use crate::org::OrgStore;
 use crate::{bulk, control, links, outbox, schema, StoreError};
@@ -13,7 +14,7 @@ use zcrm_core::meta::Catalog;
 pub enum Backend {
     Sqlite {
         dir: std::path::PathBuf,
-        readers: usize,
+        readers: Arc<ReadPool>,
     },
     Postgres(Arc<Db>),
 }
@@ -31,7 +32,7 @@ impl Backend {
                 })?;
                 Ok(Backend::Sqlite {
                     dir: data_dir.to_path_buf(),
-                    readers: opts.sqlite_readers,
+                    readers: ReadPool::new(opts.sqlite_readers)?,
                 })
             }
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
@@ -57,9 +58,11 @@ impl Backend {
                 if has_org_files(dir) {
                     sqlite::check_file(&path)?;
                 }
-                Arc::new(Db::Sqlite(sqlite::SqliteDb::open(&path, *readers, |_| {
-                    Ok(())
-                })?))
+                Arc::new(Db::Sqlite(sqlite::SqliteDb::open(
+                    &path,
+                    readers.clone(),
+                    |_| Ok(()),
+                )?))
             }
             Backend::Postgres(db) => {
                 if let Db::Postgres(pg) = &**db {
@@ -85,9 +88,11 @@ impl Backend {
                 if !new {
                     sqlite::check_file(&path)?;
                 }
-                Arc::new(Db::Sqlite(sqlite::SqliteDb::open(&path, *readers, |_| {
-                    Ok(())
-                })?))
+                Arc::new(Db::Sqlite(sqlite::SqliteDb::open(
+                    &path,
+                    readers.clone(),
+                    |_| Ok(()),
+                )?))
             }
             Backend::Postgres(db) => db.clone(),
         };

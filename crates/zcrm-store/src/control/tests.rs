@@ -23,7 +23,12 @@ async fn older_database_gains_password_column_and_admin_signs_in() {
                 created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL);",
         )
         .unwrap();
-    let db = crate::sqlite::SqliteDb::open(&path, 2, |_| Ok(())).unwrap();
+    let db = crate::sqlite::SqliteDb::open(
+        &path,
+        crate::db::read_pool::ReadPool::new(2).unwrap(),
+        |_| Ok(()),
+    )
+    .unwrap();
     let control = Control::open(Arc::new(Db::Sqlite(db))).await.unwrap();
     let spec = NewOrg {
         company_name: "Zylker",
@@ -84,7 +89,12 @@ async fn older_clients_gain_their_scopes() {
              INSERT INTO grants VALUES ('c', 'later', 1, 2, 'ZohoCRM.modules.leads.READ,ZohoCRM.org.READ', NULL, 1, 0, 1);",
         )
         .unwrap();
-    let db = crate::sqlite::SqliteDb::open(&path, 2, |_| Ok(())).unwrap();
+    let db = crate::sqlite::SqliteDb::open(
+        &path,
+        crate::db::read_pool::ReadPool::new(2).unwrap(),
+        |_| Ok(()),
+    )
+    .unwrap();
     let control = Control::open(Arc::new(Db::Sqlite(db))).await.unwrap();
     let scopes: Vec<(String, String)> = control
         .clients(None, 0)

@@ -8,6 +8,7 @@
 //! knows about orgs, records or tables.
 
 pub mod pg;
+pub mod read_pool;
 pub mod session;
 pub mod sqlite;
 
@@ -25,7 +26,7 @@ pub struct DbOptions {
     pub statement_cache: usize,
     /// The CA certificate(s) PostgreSQL's certificate must lead to (PEM).
     pub ca_file: Option<std::path::PathBuf>,
-    /// Most SQLite reads running at once per database, each on a blocking thread.
+    /// SQLite's reader threads (shared by every database file of the process).
     pub sqlite_readers: usize,
 }
 

@@ -1,11 +1,10 @@
 //! SQLite with one writer: a dedicated thread owns the write connection and
 //! commits the jobs that queue up while it works in one transaction (group
 //! commit), each job inside its own savepoint so one failure never touches
-//! another's writes. Readers use a pool of WAL connections, each read on a
-//! blocking thread with at most `readers` at once: a GROUP BY over a million
-//! rows takes half a second, and on an async worker it would stall every
-//! request that worker serves.
+//! another's writes. Reads run on the process's reader threads
+//! ([`ReadPool`]) on pooled WAL connections, never on the async workers.
 
+use super::read_pool::ReadPool;
 use crate::db::{Conn, Dialect};
 use crate::StoreError;
 use rusqlite::types::{Value as DbValue, ValueRef};
@@ -14,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::oneshot;
 use zcrm_core::value::SqlValue;
 
 type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -27,11 +26,9 @@ pub struct SqliteDb {
     path: PathBuf,
     writer: Mutex<Option<mpsc::Sender<Job>>>,
     writer_thread: Mutex<Option<thread::JoinHandle<()>>>,
-    /// Idle read connections (at most `readers` of them).
+    /// Idle read connections (at most one per reader thread).
     idle: Arc<Mutex<Vec<Connection>>>,
-    /// One permit per read running: the bound on blocking threads.
-    reading: Arc<Semaphore>,
-    readers: usize,
+    readers: Arc<ReadPool>,
 }
 
 fn open(path: &Path, write: bool) -> Result<Connection, rusqlite::Error> {
@@ -45,8 +42,18 @@ fn open(path: &Path, write: bool) -> Result<Connection, rusqlite::Error> {
     // FULL: a 2xx means the commit reached the disk, not just the OS.
     c.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
-         PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;",
+         PRAGMA temp_store=MEMORY; PRAGMA mmap_size=1073741824;",
     )?;
+    // Reads come through the 1 GiB memory map: file pages the OS shares
+    // between every connection (they show in RSS as file pages, not as
+    // the process's own memory), so a reader's private page cache matters
+    // little and stays small (8 MiB, at most one per reader thread). The
+    // writer keeps 64 MiB: it rewrites the index pages an insert touches.
+    c.execute_batch(if write {
+        "PRAGMA cache_size=-65536;"
+    } else {
+        "PRAGMA cache_size=-8192;"
+    })?;
     c.set_prepared_statement_cache_capacity(256);
     Ok(c)
 }
@@ -56,10 +63,9 @@ impl SqliteDb {
     /// connection before anything else can use it.
     pub fn open(
         path: &Path,
-        readers: usize,
+        readers: Arc<ReadPool>,
         init: impl FnOnce(&Connection) -> Result<(), StoreError>,
     ) -> Result<SqliteDb, StoreError> {
-        let readers = readers.max(1);
         let conn = open(path, true)?;
         init(&conn)?;
         let (tx, rx) = mpsc::channel::<Job>();
@@ -75,7 +81,6 @@ impl SqliteDb {
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(handle)),
             idle: Arc::new(Mutex::new(Vec::new())),
-            reading: Arc::new(Semaphore::new(readers)),
             readers,
         })
     }
@@ -122,37 +127,29 @@ impl SqliteDb {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Runs a read on a pooled connection, on a blocking thread once one of
-    /// the `readers` permits is free.
+    /// Runs a read on a pooled connection, on one of the reader threads.
     pub async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&mut dyn Conn) -> Result<R, StoreError> + Send + 'static,
     {
-        let permit = self
-            .reading
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        let (idle, path, keep) = (self.idle.clone(), self.path.clone(), self.readers);
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let conn = idle.lock().map_err(|_| StoreError::Closed)?.pop();
-            let conn = match conn {
-                Some(c) => c,
-                None => open(&path, false)?,
-            };
-            let r = f(&mut SqliteConn(&conn));
-            if let Ok(mut pool) = idle.lock() {
-                if pool.len() < keep {
-                    pool.push(conn);
+        let (idle, path, keep) = (self.idle.clone(), self.path.clone(), self.readers.threads());
+        self.readers
+            .run(move || {
+                let conn = idle.lock().map_err(|_| StoreError::Closed)?.pop();
+                let conn = match conn {
+                    Some(c) => c,
+                    None => open(&path, false)?,
+                };
+                let r = f(&mut SqliteConn(&conn));
+                if let Ok(mut pool) = idle.lock() {
+                    if pool.len() < keep {
+                        pool.push(conn);
+                    }
                 }
-            }
-            r
-        })
-        .await
-        .map_err(|e| StoreError::Other(format!("database task failed: {e}")))?
+                r
+            })
+            .await?
     }
 
     /// A point read (one row by primary key) on the calling thread: a B-tree
@@ -171,7 +168,7 @@ impl SqliteDb {
         };
         let r = SqliteConn(&conn).rows(sql, params);
         if let Ok(mut pool) = self.idle.lock() {
-            if pool.len() < self.readers {
+            if pool.len() < self.readers.threads() {
                 pool.push(conn);
             }
         }
@@ -183,7 +180,6 @@ impl SqliteDb {
     /// last connection to close checkpoints the WAL into the main file and
     /// removes it, so a cleanly stopped data dir is whole in its `.db` files.
     pub fn close(&self) {
-        self.reading.close();
         if let Ok(mut r) = self.idle.lock() {
             r.clear();
         }
