@@ -27,7 +27,8 @@ pub struct Storage {
     /// sslmode=verify-ca / verify-full (or sslrootcert= in the URL).
     #[arg(long, env = "ZCRM_DATABASE_CA_FILE")]
     pub database_ca_file: Option<PathBuf>,
-    /// Most SQLite reads running at once per database, each on its own thread.
+    /// Threads SQLite reads run on (shared by every database file), at the
+    /// lowest CPU priority so long reports never slow the threads serving HTTP.
     #[arg(long, env = "ZCRM_SQLITE_READERS", default_value_t = 8)]
     pub sqlite_readers: usize,
     /// Keep files (attachments, uploads) in an S3-compatible store shared by all nodes:
