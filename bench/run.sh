@@ -9,6 +9,7 @@
 # BENCHMARKS.md keeps a recorded run.
 #   BENCH_BACKENDS="sqlite pg pg2"   which setups to run (default all three)
 #   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/test   admin URL to create databases from
+#   BENCH_PG_PARAMS=sslmode=disable   query parameters for zcrm's database URL (default: TLS if offered)
 #   ZCRM_BENCH_BIN=path   a zcrm binary to measure instead of building this checkout
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,7 +74,7 @@ run_setup() { # name
       local db="zcrm_bench_$$_$name"
       psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
       DBS+=("$db")
-      url="${PG_ADMIN%/*}/$db"
+      url="${PG_ADMIN%/*}/$db${BENCH_PG_PARAMS:+?$BENCH_PG_PARAMS}"
       ports=("$port")
       [ "$name" = pg2 ] && ports+=($((port + 1)))
       ;;
