@@ -15,27 +15,16 @@ use crate::StoreError;
 use conn::{pg_err, PgConn};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use zcrm_core::value::SqlValue;
 
 /// The schema holding orgs, users, clients and tokens.
 pub const CONTROL_SCHEMA: &str = "zcrm_control";
 
-/// Connections point reads share: tokio-postgres pipelines the queries of
-/// every task using one client, so concurrent point reads travel together
-/// (fewer round trips and wake-ups for PostgreSQL and for us) instead of
-/// each holding a connection of its own.
-const SHARED: usize = 2;
-
 pub struct PgDb {
     pool: Pool,
     /// Most statements each connection keeps prepared.
     cache: usize,
-    /// The point reads' connections, taken from the pool and kept.
-    shared: Mutex<Vec<Arc<Object>>>,
-    next: AtomicUsize,
 }
 
 /// A pooled connection held by one job. Dropped while a transaction may
@@ -87,8 +76,6 @@ impl PgDb {
         Ok(PgDb {
             pool,
             cache: opts.statement_cache,
-            shared: Mutex::new(Vec::new()),
-            next: AtomicUsize::new(0),
         })
     }
 
@@ -159,41 +146,17 @@ impl PgDb {
         self.run(false, f).await
     }
 
-    /// One statement outside any transaction, awaited on the runtime on a
-    /// shared connection.
+    /// One statement outside any transaction, awaited on the runtime.
     pub async fn query(
         &self,
         sql: &str,
         params: &[SqlValue],
     ) -> Result<Vec<Vec<SqlValue>>, StoreError> {
-        let client = self.shared().await?;
-        conn::query(&client, self.cache, sql, params).await
-    }
-
-    /// One of the shared connections, replaced when the server closed it.
-    async fn shared(&self) -> Result<Arc<Object>, StoreError> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % SHARED;
-        if let Some(c) = self.shared.lock().map_err(|_| StoreError::Closed)?.get(i) {
-            if !c.is_closed() {
-                return Ok(c.clone());
-            }
-        }
-        let fresh = Arc::new(self.get().await?);
-        let mut shared = self.shared.lock().map_err(|_| StoreError::Closed)?;
-        // The one it replaces goes back to the pool when its last query
-        // ends, and the pool drops it as closed.
-        if i < shared.len() {
-            shared[i] = fresh.clone();
-        } else if shared.len() < SHARED {
-            shared.push(fresh.clone());
-        }
-        Ok(fresh)
+        let obj = self.get().await?;
+        conn::query(&obj, self.cache, sql, params).await
     }
 
     pub fn close(&self) {
-        if let Ok(mut shared) = self.shared.lock() {
-            shared.clear();
-        }
         self.pool.close();
     }
 }
