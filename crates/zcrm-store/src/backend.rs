@@ -1,11 +1,12 @@
 //! Where the data lives, and opening the stores on it: the control data, and
-//! an org's store with the tables of every area created or extended (the
-//! top of the store: it knows each area's tables).
+//! an org's store with its tables migrated (the top of the store: it runs
+//! the org's numbered steps, then makes the module tables match the catalog).
 
 use crate::db::read_pool::ReadPool;
-use crate::db::{pg, sqlite, Db, DbOptions};
+use crate::db::{pg, sqlite, Conn, Db, DbOptions};
+use crate::migrate::{self, Applied, Place};
 use crate::org::OrgStore;
-use crate::{bulk, control, links, outbox, schema, StoreError};
+use crate::{control, schema, StoreError};
 use std::sync::Arc;
 use zcrm_core::meta::Catalog;
 
@@ -110,22 +111,38 @@ fn has_org_files(dir: &std::path::Path) -> bool {
         .unwrap_or(false)
 }
 
+/// Where an org's tables are: its SQLite file, or schema `org_<id>`.
+fn org_place(c: &dyn Conn, org_id: i64) -> Place {
+    Place::new(c, format!("org {org_id}"), &format!("org_{org_id}"))
+}
+
 impl OrgStore {
-    /// Opens an org's store on `db`, creating or extending its tables: the
-    /// records' (`schema`), then the outbox's, the links' and bulk jobs'.
+    /// Opens an org's store on `db`: runs the numbered steps it lacks
+    /// (`migrate::org`), then makes its module tables match the catalog, all
+    /// in one transaction.
     pub async fn open(
         db: Arc<Db>,
         org_id: i64,
         catalog: Arc<Catalog>,
     ) -> Result<OrgStore, StoreError> {
-        let (cat, schema_name) = (catalog.clone(), format!("org_{org_id}"));
+        let cat = catalog.clone();
         db.write(move |c| {
-            let prefix = schema::migrate(c, &cat, &schema_name)?;
-            outbox::migrate(c, &prefix)?;
-            links::migrate(c, &prefix)?;
-            bulk::migrate(c, &prefix)
+            let place = org_place(c, org_id);
+            migrate::run(c, &place, migrate::org::STEPS)?;
+            schema::sync_catalog(c, &cat, &place.prefix, &place.schema)
         })
         .await?;
         Ok(OrgStore::new(db, org_id, catalog))
+    }
+
+    /// The numbered steps this org's store has run (`migrate::org`).
+    pub async fn migrations(&self) -> Result<Vec<Applied>, StoreError> {
+        let org_id = self.org_id;
+        self.db
+            .read(move |c| {
+                let place = org_place(c, org_id);
+                migrate::applied(c, &place)
+            })
+            .await
     }
 }

@@ -19,6 +19,19 @@ pub enum StoreError {
     Refused(Box<Refusal>),
     #[error("{0}")]
     Other(String),
+    /// The store's schema was migrated by a newer zcrm than this one: opening
+    /// it would run code that does not know its tables (and going back
+    /// could lose what the newer version keeps), so it is refused.
+    #[error(
+        "{store} was upgraded by a newer zcrm (schema version {found}; this zcrm knows \
+         up to {known}): run that version or a later one, or restore a backup made \
+         before the upgrade"
+    )]
+    NewerSchema {
+        store: String,
+        found: i64,
+        known: i64,
+    },
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -7,7 +7,9 @@
 //! 1. `refusal`, `error`, `password`, `files`: the store's vocabulary and
 //!    leaf services.
 //! 2. `db`: connections to SQLite or PostgreSQL, and sessions.
-//! 3. `schema`: column names, an org's record tables.
+//! 3. `schema`: column names, an org's module tables made to match the
+//!    catalog; `migrate`: the numbered steps of the control data and of each
+//!    org, and the table recording which ran.
 //! 4. `query` (criteria and COQL to SQL), `control` (orgs, users, clients and
 //!    tokens, API limits), `rows` (table names, SELECT lists, reading rows).
 //! 5. `org`: [`records::OrgStore`] itself, which every area above adds
@@ -18,8 +20,8 @@
 //! 8. `records`: reading, writing, relating and deleting records.
 //! 9. `tags`, `attachments`, `mass_update`, `bulk`, `convert`, `seed`: the
 //!    areas built on records.
-//! 10. `backend`: where the data lives, and opening stores with every area's
-//!     tables.
+//! 10. `backend`: where the data lives, and opening stores (their steps,
+//!     then the catalog's tables).
 
 pub mod attachments;
 pub mod backend;
@@ -31,6 +33,7 @@ pub mod error;
 pub mod files;
 pub mod links;
 pub mod mass_update;
+pub mod migrate;
 mod org;
 pub mod outbox;
 pub mod password;

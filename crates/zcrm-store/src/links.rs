@@ -2,7 +2,6 @@
 //! of a Lead or a Contact): one row per linked pair in `record_links`, named
 //! by the link (`Deals.Products`) and read from either side.
 
-use crate::db::Conn;
 use crate::org::{OrgStore, WriteCtx};
 use crate::outbox::{self, Change, Op};
 use crate::rows::table;
@@ -64,17 +63,6 @@ impl Link {
             first + 1
         )
     }
-}
-
-pub(crate) fn migrate(c: &mut dyn Conn, prefix: &str) -> Result<(), StoreError> {
-    let int = c.dialect().int();
-    c.batch(&format!(
-        "CREATE TABLE IF NOT EXISTS {prefix}record_links (
-            link TEXT NOT NULL, a_id {int} NOT NULL, b_id {int} NOT NULL,
-            created_by {int} NOT NULL, created_time {int} NOT NULL,
-            PRIMARY KEY (link, a_id, b_id));
-         CREATE INDEX IF NOT EXISTS record_links_by_b ON {prefix}record_links(link, b_id);"
-    ))
 }
 
 impl OrgStore {

@@ -1,7 +1,7 @@
 //! [`OrgStore`], the handle on one org's records database that every area of
 //! the store (`records`, `outbox`, `links`, `tags`, `bulk`…) adds its methods
-//! to, and [`WriteCtx`], who writes and when. Opening one, with every area's
-//! tables created, is `backend`'s.
+//! to, and [`WriteCtx`], who writes and when. Opening one, with its tables
+//! migrated, is `backend`'s.
 
 use crate::db::session::Session;
 use crate::db::{Db, Dialect};
@@ -22,6 +22,7 @@ type SelectCache = std::collections::HashMap<(String, Vec<usize>), Arc<str>>;
 
 pub struct OrgStore {
     pub(crate) db: Arc<Db>,
+    pub(crate) org_id: i64,
     pub(crate) catalog: Arc<Catalog>,
     /// Qualifies table names: `""` for an org's own SQLite file, `org_<id>.` for its PostgreSQL schema.
     pub(crate) prefix: Arc<str>,
@@ -38,6 +39,7 @@ impl OrgStore {
         };
         OrgStore {
             db,
+            org_id,
             catalog,
             prefix,
             selects: Default::default(),

@@ -1,6 +1,7 @@
-//! An org's tables: column names and types derived from module metadata, and
-//! creating or extending the tables. Table and column names come only from
-//! the catalog (API names are `[A-Za-z0-9_]`), never from a request.
+//! An org's module tables: column names and types derived from module
+//! metadata, and making the tables match it (the org's other tables are
+//! `migrate::org`'s). Table and column names come only from the catalog (API
+//! names are `[A-Za-z0-9_]`), never from a request.
 
 use crate::db::{text, Conn, Dialect};
 use crate::StoreError;
@@ -93,72 +94,22 @@ fn filtered_text(m: &Module, f: &Field) -> bool {
 /// one index serves the filter and the sort together.
 const STATUS_VALUE: [(&str, &str); 2] = [("Lead_Status", "Annual_Revenue"), ("Stage", "Amount")];
 
-/// Creates or extends an org's own tables (recycle bin, tags, attachments,
-/// mass-update jobs, lead conversions) and one table per module. On PostgreSQL
-/// they live in `schema`, and an advisory lock keeps nodes starting together
-/// from racing. Returns the prefix qualifying the org's table names. The
-/// outbox's, links' and bulk jobs' tables are their own modules' to create,
-/// in the same transaction (see `backend`).
-pub fn migrate(c: &mut dyn Conn, catalog: &Catalog, schema: &str) -> Result<String, StoreError> {
-    let prefix = enter_schema(c, schema)?;
-    org_tables(c, &prefix)?;
+/// Makes each module's table match the catalog: creates the table, adds a
+/// column for a field the metadata gained, creates the indexes. Runs after
+/// the org's numbered steps (`migrate::org`) on every open, in the same
+/// transaction; `prefix` qualifies the org's table names, `schema` is its
+/// PostgreSQL schema. A field dropped from the metadata keeps its column.
+pub fn sync_catalog(
+    c: &mut dyn Conn,
+    catalog: &Catalog,
+    prefix: &str,
+    schema: &str,
+) -> Result<(), StoreError> {
     for m in catalog.modules() {
-        module_table(c, &prefix, schema, m)?;
-        module_indexes(c, &prefix, m)?;
+        module_table(c, prefix, schema, m)?;
+        module_indexes(c, prefix, m)?;
     }
-    Ok(prefix)
-}
-
-/// Takes the org's migration lock and creates its schema (PostgreSQL); the
-/// prefix of its tables.
-fn enter_schema(c: &mut dyn Conn, schema: &str) -> Result<String, StoreError> {
-    Ok(match c.dialect() {
-        Dialect::Sqlite => String::new(),
-        Dialect::Postgres => {
-            c.exec(
-                "SELECT pg_advisory_xact_lock(hashtext(?1)::bigint)",
-                &[schema.into()],
-            )?;
-            c.batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
-            format!("{schema}.")
-        }
-    })
-}
-
-fn org_tables(c: &mut dyn Conn, prefix: &str) -> Result<(), StoreError> {
-    let d = c.dialect();
-    let int = d.int();
-    c.batch(&format!(
-        "CREATE TABLE IF NOT EXISTS {prefix}deleted_records (
-            id {int} PRIMARY KEY, module TEXT NOT NULL, display_name TEXT,
-            deleted_by {int} NOT NULL, deleted_time {int} NOT NULL,
-            created_by {int}, type TEXT NOT NULL, data TEXT NOT NULL);
-         CREATE INDEX IF NOT EXISTS deleted_by_module ON {prefix}deleted_records(module, deleted_time);
-         CREATE TABLE IF NOT EXISTS {prefix}tags (
-            id {int} PRIMARY KEY, module TEXT NOT NULL, name TEXT NOT NULL, color_code TEXT,
-            created_by {int} NOT NULL, created_time {int} NOT NULL,
-            modified_by {int} NOT NULL, modified_time {int} NOT NULL);
-         CREATE TABLE IF NOT EXISTS {prefix}attachments (
-            id {int} PRIMARY KEY, parent_module TEXT NOT NULL, parent_id {int} NOT NULL,
-            file_name TEXT NOT NULL, size {int} NOT NULL, content_type TEXT, file_key TEXT NOT NULL,
-            owner {int} NOT NULL, created_by {int} NOT NULL, created_time {int} NOT NULL,
-            modified_by {int} NOT NULL, modified_time {int} NOT NULL);
-         CREATE INDEX IF NOT EXISTS attachments_by_parent ON {prefix}attachments(parent_id, created_time);
-         CREATE TABLE IF NOT EXISTS {prefix}mass_update_jobs (
-            id {int} PRIMARY KEY, module TEXT NOT NULL, status TEXT NOT NULL,
-            total {int} NOT NULL DEFAULT 0, updated {int} NOT NULL DEFAULT 0,
-            not_updated {int} NOT NULL DEFAULT 0, failed {int} NOT NULL DEFAULT 0,
-            spec TEXT NOT NULL, cursor_id {int} NOT NULL DEFAULT 0,
-            lease_node {int}, lease_until {int} NOT NULL DEFAULT 0,
-            created_by {int} NOT NULL, created_time {int} NOT NULL);
-         CREATE TABLE IF NOT EXISTS {prefix}lead_conversions (
-            lead_id {int} PRIMARY KEY, contact_id {int}, account_id {int}, deal_id {int},
-            converted_time {int} NOT NULL, converted_by {int} NOT NULL);"
-    ))?;
-    c.batch(&format!(
-        "CREATE UNIQUE INDEX IF NOT EXISTS tags_by_name ON {prefix}tags(module, {});",
-        d.ci("name")
-    ))
+    Ok(())
 }
 
 /// A module's table; a field added to the metadata later becomes a new column.

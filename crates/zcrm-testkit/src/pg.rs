@@ -59,6 +59,37 @@ impl PgDatabase {
     }
 }
 
+impl PgDatabase {
+    /// Runs the SQL file at `path` (a `pg_dump`, say) in this database.
+    pub fn load(&self, path: &std::path::Path) {
+        let out = Command::new("psql")
+            .args([self.url.as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-f"])
+            .arg(path)
+            .output()
+            .expect("psql (PostgreSQL client) must be installed for the PostgreSQL pass");
+        assert!(
+            out.status.success(),
+            "psql -f {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `sql` run with `psql -At`: its rows, `|` between columns.
+    pub fn query(&self, sql: &str) -> String {
+        let out = Command::new("psql")
+            .args([self.url.as_str(), "-v", "ON_ERROR_STOP=1", "-Atc", sql])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
 fn nanos() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

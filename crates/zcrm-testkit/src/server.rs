@@ -71,6 +71,42 @@ impl TestServer {
         }
     }
 
+    /// A server in this process on data made beforehand (an older release's,
+    /// say): `load` fills a fresh data dir, and with `postgres` a fresh
+    /// PostgreSQL database (the suite must run on PostgreSQL), before the
+    /// server first opens them. The data has its org, so nothing is
+    /// bootstrapped and the banner's fields stay empty.
+    pub async fn start_on(
+        postgres: bool,
+        load: impl FnOnce(&std::path::Path, Option<&PgDatabase>),
+    ) -> TestServer {
+        let dir = data_dir();
+        let db = if postgres {
+            Some(PgDatabase::create().expect("set ZCRM_TEST_DATABASE_URL"))
+        } else {
+            None
+        };
+        load(dir.path(), db.as_ref());
+        let config = test_config(dir.path().to_path_buf(), db.as_ref());
+        let (server, first) = InProcess::start(config.clone())
+            .await
+            .expect("start on the loaded data");
+        assert!(first.is_none(), "the loaded data has its org: none is made");
+        TestServer {
+            url: format!("http://{}", server.addr),
+            http: client(),
+            boot_client: Default::default(),
+            admin: Default::default(),
+            config: Config {
+                listen: server.addr,
+                ..config
+            },
+            running: Running::InProcess(server),
+            db,
+            dir,
+        }
+    }
+
     /// A `zcrm serve` process, with a fresh org: for kill -9, restarts,
     /// several nodes and the binary itself.
     pub async fn start_process() -> TestServer {

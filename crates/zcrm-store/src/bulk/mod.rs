@@ -32,34 +32,6 @@ pub const ADDED: &str = "ADDED";
 pub const IN_PROGRESS: &str = "IN PROGRESS";
 pub const COMPLETED: &str = "COMPLETED";
 
-pub fn migrate(c: &mut dyn Conn, prefix: &str) -> Result<(), StoreError> {
-    let int = c.dialect().int();
-    c.batch(&format!(
-        "CREATE TABLE IF NOT EXISTS {prefix}bulk_files (
-            id {int} PRIMARY KEY, name TEXT NOT NULL, file_key TEXT NOT NULL,
-            size {int} NOT NULL, rows {int} NOT NULL, header TEXT NOT NULL,
-            created_by {int} NOT NULL, created_time {int} NOT NULL);
-         CREATE TABLE IF NOT EXISTS {prefix}bulk_jobs (
-            id {int} PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL,
-            operation TEXT NOT NULL, module TEXT NOT NULL, request TEXT NOT NULL,
-            created_by {int} NOT NULL, created_time {int} NOT NULL,
-            total {int} NOT NULL DEFAULT 0, added {int} NOT NULL DEFAULT 0,
-            updated {int} NOT NULL DEFAULT 0, skipped {int} NOT NULL DEFAULT 0,
-            checkpoint {int} NOT NULL DEFAULT 0, result_key TEXT,
-            result_count {int} NOT NULL DEFAULT 0, more_records {int} NOT NULL DEFAULT 0,
-            error TEXT, finished_time {int},
-            lease_node {int}, lease_until {int} NOT NULL DEFAULT 0,
-            callback_url TEXT, callback_state TEXT,
-            callback_attempts {int} NOT NULL DEFAULT 0, callback_next_at {int} NOT NULL DEFAULT 0);
-         CREATE INDEX IF NOT EXISTS bulk_jobs_by_state ON {prefix}bulk_jobs(state, kind);
-         CREATE INDEX IF NOT EXISTS bulk_jobs_by_time ON {prefix}bulk_jobs(kind, created_time);
-         CREATE INDEX IF NOT EXISTS bulk_jobs_callbacks ON {prefix}bulk_jobs(callback_state, callback_next_at);
-         CREATE TABLE IF NOT EXISTS {prefix}bulk_write_rows (
-            job_id {int} NOT NULL, row_no {int} NOT NULL, status TEXT NOT NULL,
-            record_id {int}, errors TEXT, PRIMARY KEY (job_id, row_no));"
-    ))
-}
-
 /// An uploaded ZIP: where it is kept, and what its CSV holds.
 #[derive(Debug, Clone)]
 pub struct BulkFile {

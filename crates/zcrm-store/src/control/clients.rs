@@ -260,42 +260,6 @@ pub struct Revoked {
     pub grant_codes: u64,
 }
 
-/// Fills `scopes` of clients made before it was kept (the column is new):
-/// web clients and each org's first Self Client (made on the first start)
-/// may be granted any scope; every other Self Client the scopes of the grant
-/// codes it was made with (`zcrm admin self-client --scope`).
-pub(super) fn backfill_scopes(c: &mut dyn Conn) -> Result<(), StoreError> {
-    c.exec(
-        "UPDATE clients SET scopes = ?1 WHERE kind <> 'self' OR created_time =
-           (SELECT MIN(f.created_time) FROM clients f WHERE f.org_id = clients.org_id AND f.kind = 'self')",
-        &args![ANY_SCOPE],
-    )?;
-    let ids: Vec<String> = c.query_map(
-        "SELECT client_id FROM clients WHERE scopes IS NULL",
-        &[],
-        |r| r.get(0),
-    )?;
-    for id in ids {
-        let lists: Vec<String> = c.query_map(
-            "SELECT scopes FROM grants WHERE client_id = ?1",
-            &args![&id],
-            |r| r.get(0),
-        )?;
-        let mut all: Vec<String> = Vec::new();
-        for s in lists.iter().flat_map(|l| l.split(',')) {
-            let s = s.trim();
-            if !s.is_empty() && !all.iter().any(|a| a == s) {
-                all.push(s.to_string());
-            }
-        }
-        c.exec(
-            "UPDATE clients SET scopes = ?1 WHERE client_id = ?2",
-            &args![all.join(","), &id],
-        )?;
-    }
-    Ok(())
-}
-
 impl Control {
     /// Every client (of `org`, or of every org), oldest first, with how many
     /// live tokens each holds at `now`.

@@ -13,19 +13,6 @@ use crate::args;
 use crate::db::{Conn, ConnExt, Dialect};
 use crate::StoreError;
 
-pub const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS org_limits (
-    org_id INTEGER PRIMARY KEY, users INTEGER, credits INTEGER, concurrency INTEGER,
-    enabled INTEGER NOT NULL DEFAULT 1, modified_time INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS credit_buckets (
-    org_id INTEGER NOT NULL, minute INTEGER NOT NULL, credits INTEGER NOT NULL,
-    PRIMARY KEY (org_id, minute));
-CREATE TABLE IF NOT EXISTS api_usage (
-    org_id INTEGER NOT NULL, minute INTEGER NOT NULL, api TEXT NOT NULL, client_id TEXT NOT NULL,
-    calls INTEGER NOT NULL, credits INTEGER NOT NULL, refused INTEGER NOT NULL,
-    PRIMARY KEY (org_id, minute, api, client_id));
-"#;
-
 pub const MINUTE_MS: i64 = 60_000;
 pub const WINDOW_MS: i64 = 86_400_000;
 

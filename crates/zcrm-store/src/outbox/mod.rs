@@ -4,8 +4,8 @@
 //! together; a dispatcher claims due rows with [`OrgStore::claim_due`] and
 //! reports each attempt with [`OrgStore::finish_attempts`].
 //!
-//! `schema`: the tables; `enqueue`: events of a write, with the changed
-//! values; `channels`: the subscriptions; `claim`: claiming due events under a
+//! The tables are `migrate::org`'s. `enqueue`: events of a write, with the
+//! changed values; `channels`: the subscriptions; `claim`: claiming due events under a
 //! lease and recording attempts; `log`: the delivery log and its pruning.
 //!
 //! [`OrgStore::claim_due`]: crate::records::OrgStore::claim_due
@@ -15,7 +15,6 @@ mod channels;
 mod claim;
 mod enqueue;
 mod log;
-mod schema;
 #[cfg(test)]
 mod tests;
 
@@ -23,4 +22,3 @@ pub use channels::Channel;
 pub use claim::{Due, Finished, LEASE_MS};
 pub use enqueue::{enqueue, selected_fields, Change, Op, Values};
 pub use log::Attempt;
-pub use schema::migrate;
