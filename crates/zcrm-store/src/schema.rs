@@ -137,7 +137,7 @@ fn module_table(
 }
 
 /// A module's indexes: by time, unique fields, and what users filter by.
-fn module_indexes(c: &mut dyn Conn, prefix: &str, m: &Module) -> Result<(), StoreError> {
+pub(crate) fn module_indexes(c: &mut dyn Conn, prefix: &str, m: &Module) -> Result<(), StoreError> {
     let (d, table) = (c.dialect(), m.table());
     for idx in ["Created_Time", "Modified_Time"] {
         c.batch(&format!(

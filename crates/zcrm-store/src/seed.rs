@@ -3,9 +3,10 @@
 //! creation times. Written straight into the store in large transactions, for
 //! benchmarks and for sandboxes that want a populated CRM.
 
+use crate::db::{text, Conn, Dialect};
 use crate::org::OrgStore;
 use crate::records::insert_many;
-use crate::schema::col;
+use crate::schema::{col, module_indexes};
 use crate::StoreError;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -236,20 +237,24 @@ impl OrgStore {
         };
         let rows: Vec<_> = (0..spec.accounts).map(|i| s.account(i)).collect();
         let account_ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-        self.seed_rows(accounts.clone(), names(&ACCOUNT), rows)
-            .await?;
+        let fill = self.seed_rows(accounts.clone(), names(&ACCOUNT), rows);
+        self.without_indexes(&accounts, fill).await?;
         let rows: Vec<_> = (0..spec.contacts)
             .map(|i| s.contact(i, &account_ids))
             .collect();
-        self.seed_rows(contacts.clone(), names(&CONTACT), rows)
-            .await?;
-        let mut made = 0;
-        while made < spec.leads {
-            let n = CHUNK.min(spec.leads - made);
-            let rows: Vec<_> = (made..made + n).map(|i| s.lead(i)).collect();
-            self.seed_rows(leads.clone(), names(&LEAD), rows).await?;
-            made += n;
-        }
+        let fill = self.seed_rows(contacts.clone(), names(&CONTACT), rows);
+        self.without_indexes(&contacts, fill).await?;
+        let fill = async {
+            let mut made = 0;
+            while made < spec.leads {
+                let n = CHUNK.min(spec.leads - made);
+                let rows: Vec<_> = (made..made + n).map(|i| s.lead(i)).collect();
+                self.seed_rows(leads.clone(), names(&LEAD), rows).await?;
+                made += n;
+            }
+            Ok(())
+        };
+        self.without_indexes(&leads, fill).await?;
         Ok((spec.accounts, spec.contacts, spec.leads))
     }
 
@@ -270,4 +275,55 @@ impl OrgStore {
         }
         Ok(())
     }
+
+    /// Runs `fill` on `m` with the table's plain indexes dropped if it was
+    /// empty, then builds them once over the whole table: a sort, not a
+    /// million inserts into each B-tree. Should the seed stop before that,
+    /// the next start makes them again (the catalog sync creates what is missing).
+    async fn without_indexes<F: std::future::Future<Output = Result<(), StoreError>>>(
+        &self,
+        m: &std::sync::Arc<Module>,
+        fill: F,
+    ) -> Result<(), StoreError> {
+        let (prefix, module) = (self.prefix.clone(), m.clone());
+        let dropped = self
+            .db
+            .write(move |c| drop_indexes_if_empty(c, &prefix, &module))
+            .await?;
+        fill.await?;
+        if dropped {
+            let (prefix, module) = (self.prefix.clone(), m.clone());
+            self.db
+                .write(move |c| module_indexes(c, &prefix, &module))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// An empty table loses its plain indexes (not the unique ones, which check
+/// the rows) for the seed; `true` if it did.
+fn drop_indexes_if_empty(c: &mut dyn Conn, prefix: &str, m: &Module) -> Result<bool, StoreError> {
+    let table = m.table();
+    if c.row(&format!("SELECT 1 FROM {prefix}{table} LIMIT 1"), &[])?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    let names = match c.dialect() {
+        Dialect::Sqlite => c.rows(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql LIKE 'CREATE INDEX%'",
+            &[table.as_str().into()],
+        )?,
+        Dialect::Postgres => c.rows(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = ?1 AND tablename = ?2 AND indexdef LIKE 'CREATE INDEX%'",
+            &[prefix.trim_end_matches('.').into(), table.as_str().into()],
+        )?,
+    };
+    for n in names {
+        // Index names are ours (made from the catalog's API names), read back from the database.
+        let name = text(&n[0])?;
+        c.batch(&format!("DROP INDEX {prefix}\"{name}\""))?;
+    }
+    Ok(true)
 }
