@@ -416,7 +416,11 @@ mod tests {
         let mut comp = Compiler::new("", Dialect::Sqlite, &[], 0);
         let sql = comp.filter(&f);
         assert!(!sql.contains("DROP"), "{sql}");
-        assert_eq!(comp.args.len(), 1);
+        // The LIKE pattern and the index range's two bounds, all bound.
+        assert_eq!(comp.args.len(), 3, "{sql}");
+        assert!(comp.args.iter().all(|a| a
+            .as_str()
+            .is_some_and(|s| s.to_ascii_lowercase().contains("drop"))));
         let q = coql::parse(
             &c,
             &format!("select Last_Name, Owner.last_name from Leads where Last_Name = '{EVIL}' or Company like '%{EVIL}%'"),
