@@ -29,8 +29,9 @@ pub struct Storage {
     pub database_ca_file: Option<PathBuf>,
     /// Threads SQLite reads run on (shared by every database file), at the
     /// lowest CPU priority so long reports never slow the threads serving HTTP.
-    #[arg(long, env = "ZCRM_SQLITE_READERS", default_value_t = 8)]
-    pub sqlite_readers: usize,
+    /// Default: one per CPU (at least two).
+    #[arg(long, env = "ZCRM_SQLITE_READERS")]
+    pub sqlite_readers: Option<usize>,
     /// Keep files (attachments, uploads) in an S3-compatible store shared by all nodes:
     /// s3://bucket[/prefix]?endpoint=URL&region=R&allow_http=true (credentials from AWS_* variables).
     /// Default: under DATA_DIR/files.
@@ -44,7 +45,9 @@ impl Storage {
             pool_size: self.db_pool_size,
             statement_cache: self.db_statement_cache,
             ca_file: self.database_ca_file.clone(),
-            sqlite_readers: self.sqlite_readers,
+            sqlite_readers: self
+                .sqlite_readers
+                .unwrap_or_else(zcrm_store::db::read_pool::default_threads),
         }
     }
 

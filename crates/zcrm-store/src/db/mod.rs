@@ -36,7 +36,7 @@ impl Default for DbOptions {
             pool_size: 16,
             statement_cache: 256,
             ca_file: None,
-            sqlite_readers: 8,
+            sqlite_readers: read_pool::default_threads(),
         }
     }
 }

@@ -21,6 +21,18 @@ pub struct ReadPool {
     threads: usize,
 }
 
+/// The default number of reader threads: one per CPU (at least two). Reads
+/// through the memory map are CPU work, so more threads than cores add no
+/// throughput, only contention (measured on 2 cores with 8 GROUP BYs running:
+/// 8 threads, health p99 6.5 ms; 2 threads, 1.45 ms; the same 14 GROUP BYs a
+/// second either way), and each thread's memory map and page cache.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2)
+}
+
 impl ReadPool {
     pub fn new(threads: usize) -> Result<Arc<ReadPool>, StoreError> {
         let threads = threads.max(1);
