@@ -2,16 +2,26 @@
 
 use super::*;
 
-fn temp_db(name: &str) -> std::path::PathBuf {
+/// A fresh directory for one test's control file, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_db(name: &str) -> (TempDir, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("zcrm-control-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join("control.db")
+    let path = dir.join("control.db");
+    (TempDir(dir), path)
 }
 
 #[tokio::test]
 async fn older_database_gains_password_column_and_admin_signs_in() {
-    let path = temp_db("migrate");
+    let (_dir, path) = temp_db("migrate");
     // The users table as zcrm created it before passwords.
     rusqlite::Connection::open(&path)
         .unwrap()
@@ -68,7 +78,7 @@ async fn older_database_gains_password_column_and_admin_signs_in() {
 
 #[tokio::test]
 async fn older_clients_gain_their_scopes() {
-    let path = temp_db("client-scopes");
+    let (_dir, path) = temp_db("client-scopes");
     // Clients and grants as zcrm stored them before a client kept its scopes.
     rusqlite::Connection::open(&path)
         .unwrap()
