@@ -59,4 +59,4 @@ row "COQL: Contacts ↔ Accounts lookup traversal, LIMIT 200" POST /crm/v8/coql 
   "SELECT t.id, t.\"Last_Name\", a.\"Account_Name\" FROM m_contacts t LEFT JOIN m_accounts a ON a.id = t.\"Account_Name\" WHERE a.\"Industry\" = 'Storage Equipment' COLLATE NOCASE LIMIT 200"
 row "Search: criteria (Last_Name:starts_with:Smi), 200 per page" GET \
   "/crm/v8/Leads/search?criteria=(Last_Name:starts_with:Smi)&fields=Last_Name,Email" "" \
-  "SELECT t.id, t.\"Last_Name\", t.\"Email\" FROM m_leads t WHERE t.\"Last_Name\" LIKE 'Smi%' ORDER BY t.id DESC LIMIT 200"
+  "SELECT t.id, t.\"Last_Name\", t.\"Email\" FROM m_leads t NOT INDEXED WHERE t.\"Last_Name\" LIKE 'Smi%' AND t.id >= (SELECT id FROM m_leads ORDER BY id DESC LIMIT 1 OFFSET 20000) ORDER BY t.id DESC LIMIT 201"
