@@ -44,6 +44,8 @@ mod rows;
 pub mod schema;
 pub mod seed;
 pub mod tags;
+#[cfg(test)]
+mod test_support;
 
 pub use backend::Backend;
 pub use control::limits;

@@ -2,21 +2,12 @@
 
 use super::*;
 
-/// A fresh directory for one test's control file, removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::test_support::TempDir;
 
 fn temp_db(name: &str) -> (TempDir, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("zcrm-control-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("control.db");
-    (TempDir(dir), path)
+    let dir = TempDir::new(&format!("control-{name}"));
+    let path = dir.path().join("control.db");
+    (dir, path)
 }
 
 #[tokio::test]

@@ -6,58 +6,10 @@ use super::*;
 use crate::db::sqlite::SqliteDb;
 use crate::db::Db;
 use crate::{Backend, StoreError};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use zcrm_core::meta::Catalog;
 
-/// A directory removed with the test.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "zcrm-migrate-{name}-{}-{}",
-            std::process::id(),
-            fresh_org_id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A PostgreSQL schema `org_<id>` made for one test, dropped with it.
-struct PgSchema {
-    url: String,
-    org_id: i64,
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        let sql = format!("DROP SCHEMA IF EXISTS org_{} CASCADE", self.org_id);
-        let _ = std::process::Command::new("psql")
-            .args([self.url.as_str(), "-qc", &sql])
-            .output();
-    }
-}
-
-static COUNTER: AtomicI64 = AtomicI64::new(0);
-
-/// An org id no other test (nor another run sharing the database) uses.
-fn fresh_org_id() -> i64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0);
-    (nanos / 1_000 % 1_000_000_000_000) * 100 + COUNTER.fetch_add(1, Ordering::Relaxed) % 100
-}
+use crate::test_support::{fresh_org_id, PgSchema, TempDir};
 
 /// One database a test runs the migrator on, as an org's store would.
 struct Target {
@@ -125,7 +77,7 @@ fn pg_url() -> Option<String> {
 async fn targets() -> Vec<Target> {
     let mut out = Vec::new();
     let dir = TempDir::new("steps");
-    let db = SqliteDb::open(&dir.0.join("org.db"), readers(), |_| Ok(())).expect("sqlite");
+    let db = SqliteDb::open(&dir.path().join("org.db"), readers(), |_| Ok(())).expect("sqlite");
     out.push(Target {
         backend: "sqlite",
         db: Arc::new(Db::Sqlite(db)),
@@ -136,7 +88,7 @@ async fn targets() -> Vec<Target> {
     if let Some(url) = pg_url() {
         let dir = TempDir::new("steps-pg");
         let Backend::Postgres(db) =
-            Backend::connect(&dir.0, Some(&url), &Default::default()).expect("postgres")
+            Backend::connect(dir.path(), Some(&url), &Default::default()).expect("postgres")
         else {
             unreachable!("a postgres:// URL")
         };
@@ -326,7 +278,7 @@ async fn a_fresh_org_gets_every_step_and_reopening_runs_none() {
     let catalog = Arc::new(Catalog::standard().expect("catalog"));
     let dir = TempDir::new("org");
     let backend =
-        Backend::connect(&dir.0, pg_url().as_deref(), &Default::default()).expect("backend");
+        Backend::connect(dir.path(), pg_url().as_deref(), &Default::default()).expect("backend");
     let org_id = fresh_org_id();
     let _pg = pg_url().map(|url| PgSchema { url, org_id });
     let store = backend
@@ -355,7 +307,7 @@ async fn a_fresh_org_gets_every_step_and_reopening_runs_none() {
 #[tokio::test]
 async fn a_fresh_control_file_gets_every_step_and_a_newer_one_is_refused() {
     let dir = TempDir::new("control");
-    let path = dir.0.join("control.db");
+    let path = dir.path().join("control.db");
     let open = || async {
         let db = SqliteDb::open(&path, readers(), |_| Ok(())).expect("sqlite");
         crate::control::Control::open(Arc::new(Db::Sqlite(db))).await

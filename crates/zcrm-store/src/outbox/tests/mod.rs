@@ -7,52 +7,13 @@ mod claim;
 use super::{enqueue, Change, Channel, Op};
 use crate::org::OrgStore;
 use crate::Backend;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use zcrm_core::meta::Catalog;
 
 /// A time in the past with room either side.
 pub(super) const T0: i64 = 1_800_000_000_000;
 
-/// A directory removed with the test.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(org_id: i64) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("zcrm-outbox-{}-{org_id}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A PostgreSQL schema `org_<id>` made for one test, dropped with it.
-struct PgSchema {
-    url: String,
-    org_id: i64,
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        let (url, sql) = (
-            self.url.clone(),
-            format!("DROP SCHEMA IF EXISTS org_{} CASCADE", self.org_id),
-        );
-        let dropped = std::process::Command::new("psql")
-            .args([url.as_str(), "-qc", &sql])
-            .status();
-        if !matches!(dropped, Ok(s) if s.success()) {
-            eprintln!("dropping org_{}: {dropped:?}", self.org_id);
-        }
-    }
-}
+use crate::test_support::{fresh_org_id, PgSchema, TempDir};
 
 /// One backend's org store for a test.
 pub(super) struct TestOrg {
@@ -69,24 +30,13 @@ impl Drop for TestOrg {
     }
 }
 
-static COUNTER: AtomicI64 = AtomicI64::new(0);
-
-/// An org id no other test (nor another run sharing the database) uses.
-fn fresh_org_id() -> i64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0);
-    (nanos / 1_000 % 1_000_000_000_000) * 100 + COUNTER.fetch_add(1, Ordering::Relaxed) % 100
-}
-
 /// The org stores a test runs against: SQLite, then PostgreSQL if configured.
 pub(super) async fn backends() -> Vec<TestOrg> {
     let catalog = Arc::new(Catalog::standard().expect("catalog"));
     let mut out = Vec::new();
     let org_id = fresh_org_id();
-    let dir = TempDir::new(org_id);
-    let sqlite = Backend::connect(&dir.0, None, &Default::default()).expect("sqlite");
+    let dir = TempDir::new(&format!("outbox-{org_id}"));
+    let sqlite = Backend::connect(dir.path(), None, &Default::default()).expect("sqlite");
     out.push(TestOrg {
         store: Arc::new(
             sqlite
@@ -103,8 +53,8 @@ pub(super) async fn backends() -> Vec<TestOrg> {
         .filter(|u| !u.is_empty());
     if let Some(url) = url {
         let org_id = fresh_org_id();
-        let dir = TempDir::new(org_id);
-        let pg = Backend::connect(&dir.0, Some(&url), &Default::default()).expect("postgres");
+        let dir = TempDir::new(&format!("outbox-{org_id}"));
+        let pg = Backend::connect(dir.path(), Some(&url), &Default::default()).expect("postgres");
         let schema = PgSchema { url, org_id };
         out.push(TestOrg {
             store: Arc::new(
